@@ -1,0 +1,55 @@
+/**
+ * Instances of a service find each other on the same network or machine,
+ * with no server: each instance multicasts a small announcement (an
+ * application header, its id, and the ports of its real service or a custom
+ * message), and every instance keeps a live chart of who is out there, at
+ * which address. A lightweight alternative to mDNS, and a port of the Rust
+ * crate `instance-chart`, with which it interoperates on the wire.
+ *
+ * @example Find the other instances of a service on this machine
+ * ```ts ignore
+ * import { ChartBuilder, foundEveryone, maintain } from "@x/instance-chart";
+ *
+ * await using chart = await new ChartBuilder()
+ *   .withRandomId()
+ *   .withServicePort(8042)
+ *   .localDiscovery(true)
+ *   .finish();
+ * maintain(chart);
+ * await foundEveryone(chart, 3);
+ * for (const [id, address] of chart.addrVec()) console.log(id, address);
+ * ```
+ *
+ * @module
+ */
+
+export { ChartBuilder, MAX_SERVICE_PORTS } from "./src/builder.ts";
+export {
+  Chart,
+  type ChartEvent,
+  type Counters,
+  type Entry,
+  type EventsOptions,
+  type MsgEntry,
+  type PortEntry,
+  type RemoveReason,
+  type ServiceAddress,
+} from "./src/chart.ts";
+export {
+  type DiscoveryOptions,
+  foundEveryone,
+  foundMajority,
+  maintain,
+  sniff,
+  type WaitOptions,
+} from "./src/discovery.ts";
+export { DiscoveryError, EventOverflowError } from "./src/errors.ts";
+export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/interval.ts";
+export type { TransportKind } from "./src/transport.ts";
+export {
+  DEFAULT_DISCOVERY_PORT,
+  DEFAULT_HEADER,
+  type DropReason,
+  MAX_DATAGRAM_SIZE,
+  MULTICAST_GROUP,
+} from "./src/wire.ts";

@@ -1,0 +1,271 @@
+/**
+ * The builder of a chart.
+ *
+ * @module
+ */
+
+import { type Chart, type Entry, type MsgEntry, openChart, type PortEntry, toId } from "./chart.ts";
+import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./interval.ts";
+import type { TransportKind } from "./transport.ts";
+import {
+  DEFAULT_DISCOVERY_PORT,
+  DEFAULT_HEADER,
+  encodeMsg,
+  isUint64,
+  MAX_PAYLOAD_SIZE,
+} from "./wire.ts";
+
+interface BuilderConfig {
+  id?: bigint;
+  header: bigint;
+  discoveryPort: number;
+  ports?: readonly number[];
+  msg?: unknown;
+  hasMsg: boolean;
+  rampdown: Rampdown;
+  localDiscovery: boolean;
+  transport: TransportKind;
+  onError?: (error: Error) => void;
+}
+
+/** The most service ports one announcement carries. */
+export const MAX_SERVICE_PORTS: number = MAX_PAYLOAD_SIZE / 2;
+
+function checkPort(port: number, what: string): number {
+  if (typeof port !== "number" || !Number.isInteger(port)) {
+    throw new TypeError(`Cannot use ${what} ${port}: not an integer`);
+  }
+  if (port < 1 || port > 65535) throw new RangeError(`Cannot use ${what} ${port}: not in 1..65535`);
+  return port;
+}
+
+/**
+ * Builds a {@linkcode Chart}. Set an id (`withId` or `withRandomId`) and the
+ * data to share (`withServicePort`, `withServicePorts` or `customMsg`), then
+ * call `finish`; the types make `finish` unavailable until both are set.
+ * Every method returns a new builder and leaves this one as it was.
+ *
+ * @typeParam HasId Whether an id is set.
+ * @typeParam E The entries the chart will hold, once the data is set.
+ *
+ * @example Build a chart and keep it up to date
+ * ```ts ignore
+ * import { ChartBuilder, maintain } from "@x/instance-chart";
+ *
+ * await using chart = await new ChartBuilder()
+ *   .withId(1)
+ *   .withServicePort(8042)
+ *   .finish();
+ * maintain(chart);
+ * ```
+ */
+export class ChartBuilder<HasId extends boolean = false, E extends Entry | undefined = undefined> {
+  #config: BuilderConfig;
+  // Carries the type parameters, so that builders in different states differ.
+  declare private readonly state?: [HasId, E];
+
+  /**
+   * Creates a builder with the defaults: header 6687164552036412667 (the Rust
+   * crate's), discovery port 8080, the 100 ms to 1 s ramp over 10 s, no local
+   * discovery, and the `"auto"` transport.
+   */
+  constructor() {
+    this.#config = {
+      header: DEFAULT_HEADER,
+      discoveryPort: DEFAULT_DISCOVERY_PORT,
+      hasMsg: false,
+      rampdown: { ...DEFAULT_RAMPDOWN },
+      localDiscovery: false,
+      transport: "auto",
+    };
+  }
+
+  /**
+   * Sets this instance's id, the key it is charted by. It must be unique.
+   *
+   * @param id An unsigned 64-bit integer; a number must be a safe integer.
+   * @returns A builder with the id set.
+   * @throws {TypeError} If the id is not an integer.
+   * @throws {RangeError} If the id is out of range.
+   */
+  withId(id: bigint | number): ChartBuilder<true, E> {
+    return this.#with({ id: toId(id) });
+  }
+
+  /**
+   * Sets a random id from the system's cryptographically secure source.
+   *
+   * @returns A builder with the id set.
+   */
+  withRandomId(): ChartBuilder<true, E> {
+    return this.#with({ id: crypto.getRandomValues(new BigUint64Array(1))[0] });
+  }
+
+  /**
+   * Sets the one port of this instance's service, shared with every peer.
+   *
+   * @param port The port, 1 to 65535.
+   * @returns A builder with the service port set.
+   * @throws {TypeError} If the port is not an integer.
+   * @throws {RangeError} If the port is out of range.
+   */
+  withServicePort(port: number): ChartBuilder<HasId, PortEntry> {
+    return this.withServicePorts([port]);
+  }
+
+  /**
+   * Sets several service ports, shared with every peer. Peers with a
+   * different number of ports are not charted.
+   *
+   * @param ports The ports, each 1 to 65535.
+   * @returns A builder with the service ports set.
+   * @throws {TypeError} If a port is not an integer.
+   * @throws {RangeError} If the list is empty or too long, or a port is out of range.
+   */
+  withServicePorts(ports: readonly number[]): ChartBuilder<HasId, PortEntry> {
+    if (!Array.isArray(ports)) throw new TypeError("Cannot use service ports: not an array");
+    if (ports.length === 0) throw new RangeError("Cannot use an empty list of service ports");
+    if (ports.length > MAX_SERVICE_PORTS) {
+      throw new RangeError(
+        `Cannot use ${ports.length} service ports: at most ${MAX_SERVICE_PORTS} fit in one datagram`,
+      );
+    }
+    const checked = ports.map((port) => checkPort(port, "service port"));
+    return this.#with({ ports: Object.freeze(checked), msg: undefined, hasMsg: false });
+  }
+
+  /**
+   * Shares a custom message instead of service ports. Charts with a custom
+   * message interoperate only with this module, not with the Rust crate.
+   *
+   * @param msg Any JSON-serialisable value of at most 880 bytes as JSON.
+   * @returns A builder with the message set.
+   * @throws {TypeError} If the value cannot be serialised to JSON.
+   * @throws {RangeError} If its JSON does not fit in one datagram.
+   */
+  customMsg<M>(msg: M): ChartBuilder<HasId, MsgEntry<M>> {
+    const size = encodeMsg(msg).length;
+    if (size > MAX_PAYLOAD_SIZE) {
+      throw new RangeError(
+        `Cannot use a custom msg of ${size} bytes: at most ${MAX_PAYLOAD_SIZE} fit in one datagram`,
+      );
+    }
+    // A copy, so that later changes by the caller do not change what we announce.
+    return this.#with({ ports: undefined, msg: JSON.parse(JSON.stringify(msg)), hasMsg: true });
+  }
+
+  /**
+   * Sets the header that tells this application's announcements from others'.
+   * Deployed applications should pick a random one.
+   *
+   * @param header An unsigned 64-bit integer.
+   * @returns A builder with the header set.
+   * @throws {RangeError} If the header is out of range.
+   */
+  withHeader(header: bigint | number): ChartBuilder<HasId, E> {
+    const value = typeof header === "number" ? toId(header) : header;
+    if (typeof value !== "bigint" || !isUint64(value)) {
+      throw new RangeError(`Cannot use header ${header}: not an unsigned 64-bit integer`);
+    }
+    return this.#with({ header: value });
+  }
+
+  /**
+   * Sets the UDP port discovery runs on; every instance must use the same.
+   *
+   * @param port The port, 1 to 65535.
+   * @returns A builder with the discovery port set.
+   * @throws {TypeError} If the port is not an integer.
+   * @throws {RangeError} If the port is out of range.
+   */
+  withDiscoveryPort(port: number): ChartBuilder<HasId, E> {
+    return this.#with({ discoveryPort: checkPort(port, "discovery port") });
+  }
+
+  /**
+   * Sets the ramp of the announcement interval: it grows linearly from `min`
+   * to `max` over `rampdown` milliseconds after discovery starts.
+   *
+   * @param rampdown The ramp, in milliseconds.
+   * @returns A builder with the ramp set.
+   * @throws {TypeError} If a duration is not a finite number.
+   * @throws {RangeError} If a duration is negative, `max` is 0, or `min` exceeds `max`.
+   */
+  withRampdown(rampdown: Rampdown): ChartBuilder<HasId, E> {
+    return this.#with({ rampdown: validateRampdown(rampdown) });
+  }
+
+  /**
+   * Lets several instances on this machine share the discovery port, so that
+   * they discover each other.
+   *
+   * @param enabled Whether to share the port.
+   * @returns A builder with local discovery set.
+   */
+  localDiscovery(enabled: boolean): ChartBuilder<HasId, E> {
+    return this.#with({ localDiscovery: Boolean(enabled) });
+  }
+
+  /**
+   * Chooses the socket API: `Deno.listenDatagram` (`"deno"`, needs
+   * `--unstable-net`), `node:dgram` (`"node"`), or the first available (`"auto"`).
+   *
+   * @param transport The socket API.
+   * @returns A builder with the transport set.
+   * @throws {TypeError} If the transport is not one of the three.
+   */
+  withTransport(transport: TransportKind): ChartBuilder<HasId, E> {
+    if (!["auto", "deno", "node"].includes(transport)) {
+      throw new TypeError(`Cannot use transport ${transport}: not "auto", "deno" or "node"`);
+    }
+    return this.#with({ transport });
+  }
+
+  /**
+   * Sets a callback for errors discovery recovers from, such as a failed send.
+   *
+   * @param onError Called with each error.
+   * @returns A builder with the callback set.
+   */
+  withErrorHandler(onError: (error: Error) => void): ChartBuilder<HasId, E> {
+    return this.#with({ onError });
+  }
+
+  /**
+   * Opens the discovery sockets and returns the chart. Run {@linkcode maintain}
+   * or {@linkcode sniff} on it to fill it.
+   *
+   * @returns The chart.
+   * @throws {DiscoveryError} If the discovery port cannot be bound (it is in use
+   *   without local discovery, say) or the multicast group cannot be joined.
+   * @throws {TypeError} If the id or the data is not set.
+   */
+  async finish<F extends Entry>(this: ChartBuilder<true, F>): Promise<Chart<F>> {
+    const config = this.#config;
+    if (config.id === undefined) {
+      throw new TypeError("Cannot build a chart without an id: call withId() or withRandomId()");
+    }
+    if (!config.ports && !config.hasMsg) {
+      throw new TypeError(
+        "Cannot build a chart without data: call withServicePort(), withServicePorts() or customMsg()",
+      );
+    }
+    return await openChart<F>({
+      id: config.id,
+      header: config.header,
+      discoveryPort: config.discoveryPort,
+      ...(config.ports ? { ports: config.ports } : { msg: config.msg }),
+      rampdown: config.rampdown,
+      localDiscovery: config.localDiscovery,
+      transport: config.transport,
+      onError: config.onError,
+    });
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #with(changes: Partial<BuilderConfig>): any {
+    const builder = new ChartBuilder();
+    builder.#config = { ...this.#config, ...changes };
+    return builder;
+  }
+}

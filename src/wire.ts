@@ -1,0 +1,326 @@
+/**
+ * The wire format of announcements, compatible with the Rust crate
+ * `instance-chart`.
+ *
+ * A port announcement starts with the layout bincode 1.x gives the Rust
+ * crate's `DiscoveryMsg { header: u64, id: u64, msg: [u16; N] }`: the header
+ * (8 bytes, little-endian), the id (8 bytes, little-endian) and the N service
+ * ports (2 bytes each, little-endian), 16 + 2N bytes in all. The Rust receiver
+ * ignores everything after those bytes, so this module adds its own fields in
+ * an extension after them:
+ *
+ * ```text
+ * offset 16 + 2N  "ic"      2 bytes, marks the extension
+ *                 version   1 byte, 1
+ *                 flags     1 byte, bit 0: this is a reply
+ *                 fields    type (1 byte), length (2 bytes LE), value; repeated
+ * ```
+ *
+ * A custom-message announcement has no ports: the extension follows the id
+ * directly and carries the message as UTF-8 JSON in field 1. Rust peers cannot
+ * read it; such charts interoperate only with this module.
+ *
+ * @module
+ */
+
+/** The header of the Rust crate: announcements of other applications differ in it. */
+export const DEFAULT_HEADER: bigint = 6687164552036412667n;
+/** The UDP port announcements are multicast to, unless another is chosen. */
+export const DEFAULT_DISCOVERY_PORT: number = 8080;
+/** The IPv4 multicast group every instance joins. */
+export const MULTICAST_GROUP: string = "224.0.0.251";
+/**
+ * The largest datagram sent or accepted, in bytes. The Rust crate reads
+ * datagrams into a buffer of this size.
+ */
+export const MAX_DATAGRAM_SIZE: number = 1024;
+/**
+ * Bytes after the Rust-compatible prefix kept free for the extension, so that
+ * the largest port list or message still leaves room for it.
+ */
+export const EXTENSION_RESERVE: number = 128;
+/** The most bytes of service data (2 per port, or a message's JSON) one announcement carries. */
+export const MAX_PAYLOAD_SIZE: number = MAX_DATAGRAM_SIZE - 16 - EXTENSION_RESERVE;
+
+const PREFIX_SIZE = 16;
+const MAGIC_0 = 0x69; // "i"
+const MAGIC_1 = 0x63; // "c"
+const VERSION = 1;
+const EXTENSION_HEAD_SIZE = 4;
+const FIELD_HEAD_SIZE = 3;
+const FLAG_REPLY = 1;
+const FIELD_MSG = 1;
+
+const UINT64_LIMIT = 1n << 64n;
+
+/**
+ * How the service data of announcements is laid out: a fixed number of
+ * ports, a custom message, or (for tools that watch every chart) whichever
+ * each datagram holds.
+ */
+export type Layout =
+  | { readonly kind: "ports"; readonly count: number }
+  | { readonly kind: "msg" }
+  | { readonly kind: "any" };
+
+/** One decoded announcement. */
+export interface Announcement {
+  /** Which application sent it. */
+  header: bigint;
+  /** The sending instance. */
+  id: bigint;
+  /** The service ports, for the `"ports"` layout. */
+  ports?: readonly number[];
+  /** The custom message, for the `"msg"` layout. */
+  msg?: unknown;
+  /** Whether it answers an announcement (and so must not be answered). */
+  reply: boolean;
+}
+
+/** Why a datagram was not taken as an announcement. */
+export type DropReason =
+  | "too-short"
+  | "too-long"
+  | "other-header"
+  | "wrong-layout"
+  | "bad-extension"
+  | "bad-msg";
+
+/** Every {@linkcode DropReason}, in a fixed order. */
+export const DROP_REASONS: readonly DropReason[] = [
+  "too-short",
+  "too-long",
+  "other-header",
+  "wrong-layout",
+  "bad-extension",
+  "bad-msg",
+];
+
+/** The result of {@linkcode decodeAnnouncement}. */
+export type DecodeResult =
+  | { ok: true; announcement: Announcement }
+  | { ok: false; reason: DropReason };
+
+/**
+ * Returns whether a value is an unsigned 64-bit integer.
+ *
+ * @param value The value to check.
+ * @returns `true` for a bigint in [0, 2^64).
+ */
+export function isUint64(value: bigint): boolean {
+  return value >= 0n && value < UINT64_LIMIT;
+}
+
+/**
+ * Encodes an announcement.
+ *
+ * A port announcement that is not a reply is exactly the Rust crate's layout,
+ * with no extension.
+ *
+ * @param announcement What to announce: `ports` for the `"ports"` layout,
+ *   `msg` (any JSON-serialisable value) for the `"msg"` layout.
+ * @returns The datagram.
+ * @throws {RangeError} If the datagram would be larger than
+ *   {@linkcode MAX_DATAGRAM_SIZE}, or a port or id is out of range.
+ *
+ * @example Encode the Rust crate's announcement of id 7 with port 9042
+ * ```ts
+ * import { encodeAnnouncement, DEFAULT_HEADER } from "./wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeAnnouncement({ header: DEFAULT_HEADER, id: 7n, ports: [9042], reply: false });
+ * assert.equal(bytes.toHex(), "fbecb6deba94cd5c07000000000000005223");
+ * ```
+ */
+export function encodeAnnouncement(announcement: Announcement): Uint8Array {
+  const { header, id, ports, reply } = announcement;
+  if (!isUint64(header)) throw new RangeError(`Cannot encode header ${header}: not a u64`);
+  if (!isUint64(id)) throw new RangeError(`Cannot encode id ${id}: not a u64`);
+  const msgBytes = ports === undefined ? encodeMsg(announcement.msg) : undefined;
+  const payloadSize = ports === undefined ? 0 : 2 * ports.length;
+  const fields: Array<[number, Uint8Array]> = msgBytes === undefined ? [] : [[FIELD_MSG, msgBytes]];
+  const hasExtension = reply || fields.length > 0;
+  let size = PREFIX_SIZE + payloadSize;
+  if (hasExtension) size += EXTENSION_HEAD_SIZE;
+  for (const [, value] of fields) size += FIELD_HEAD_SIZE + value.length;
+  if (size > MAX_DATAGRAM_SIZE) {
+    throw new RangeError(
+      `Cannot encode announcement of ${size} bytes: at most ${MAX_DATAGRAM_SIZE} fit in one datagram`,
+    );
+  }
+
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(0, header, true);
+  view.setBigUint64(8, id, true);
+  let offset = PREFIX_SIZE;
+  for (const port of ports ?? []) {
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+      throw new RangeError(`Cannot encode port ${port}: not in 0..65535`);
+    }
+    view.setUint16(offset, port, true);
+    offset += 2;
+  }
+  if (!hasExtension) return bytes;
+  bytes[offset] = MAGIC_0;
+  bytes[offset + 1] = MAGIC_1;
+  bytes[offset + 2] = VERSION;
+  bytes[offset + 3] = reply ? FLAG_REPLY : 0;
+  offset += EXTENSION_HEAD_SIZE;
+  for (const [type, value] of fields) {
+    bytes[offset] = type;
+    view.setUint16(offset + 1, value.length, true);
+    bytes.set(value, offset + FIELD_HEAD_SIZE);
+    offset += FIELD_HEAD_SIZE + value.length;
+  }
+  return bytes;
+}
+
+/**
+ * Encodes a custom message as UTF-8 JSON.
+ *
+ * @param msg A JSON-serialisable value.
+ * @returns The JSON bytes.
+ * @throws {TypeError} If the value cannot be serialised to JSON.
+ */
+export function encodeMsg(msg: unknown): Uint8Array {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(msg);
+  } catch (error) {
+    throw new TypeError(`Cannot serialise custom msg to JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (json === undefined) {
+    throw new TypeError(`Cannot serialise custom msg to JSON: ${typeof msg} has no JSON form`);
+  }
+  return new TextEncoder().encode(json);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes a datagram as an announcement of the given header and layout.
+ *
+ * Never throws: a datagram that is not a valid announcement gives the reason
+ * it was dropped. Bytes are read only within the datagram's bounds, and
+ * nothing is allocated by a length taken from the datagram.
+ *
+ * @param bytes The datagram.
+ * @param header The header of our application; other headers are dropped.
+ * @param layout The layout of our chart's service data.
+ * @returns The announcement, or why the datagram was dropped.
+ *
+ * @example Decode the Rust crate's announcement
+ * ```ts
+ * import { decodeAnnouncement, DEFAULT_HEADER } from "./wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = Uint8Array.fromHex("fbecb6deba94cd5c07000000000000005223");
+ * const result = decodeAnnouncement(bytes, DEFAULT_HEADER, { kind: "ports", count: 1 });
+ * assert.deepEqual(result, {
+ *   ok: true,
+ *   announcement: { header: DEFAULT_HEADER, id: 7n, ports: [9042], reply: false },
+ * });
+ * ```
+ */
+export function decodeAnnouncement(
+  bytes: Uint8Array,
+  header: bigint,
+  layout: Layout,
+): DecodeResult {
+  if (bytes.length > MAX_DATAGRAM_SIZE) return { ok: false, reason: "too-long" };
+  if (bytes.length < PREFIX_SIZE) return { ok: false, reason: "too-short" };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getBigUint64(0, true) !== header) return { ok: false, reason: "other-header" };
+  const id = view.getBigUint64(8, true);
+
+  let start: number;
+  let extension: Extension | DropReason | undefined;
+  if (layout.kind === "any") {
+    start = findExtension(bytes, view);
+    if (start === bytes.length && (start - PREFIX_SIZE) % 2 !== 0) {
+      return { ok: false, reason: "bad-extension" };
+    }
+  } else {
+    start = PREFIX_SIZE + (layout.kind === "ports" ? 2 * layout.count : 0);
+    if (bytes.length < start) return { ok: false, reason: "too-short" };
+  }
+  // A port announcement may end right after its ports: the bare Rust layout.
+  if (start < bytes.length) extension = parseExtension(bytes, view, start);
+  if (typeof extension === "string") {
+    return { ok: false, reason: layout.kind === "msg" ? "wrong-layout" : extension };
+  }
+
+  const announcement: Announcement = { header, id, reply: extension?.reply ?? false };
+  const msg = extension?.msg;
+  const isMsg = layout.kind === "msg" || (layout.kind === "any" && msg !== undefined);
+  if (isMsg) {
+    if (msg === undefined || start !== PREFIX_SIZE) return { ok: false, reason: "wrong-layout" };
+    try {
+      announcement.msg = JSON.parse(utf8.decode(msg));
+    } catch {
+      return { ok: false, reason: "bad-msg" };
+    }
+    return { ok: true, announcement };
+  }
+  if (msg !== undefined) return { ok: false, reason: "wrong-layout" };
+  const count = (start - PREFIX_SIZE) / 2;
+  const ports = new Array<number>(count);
+  for (let i = 0; i < count; i++) ports[i] = view.getUint16(PREFIX_SIZE + 2 * i, true);
+  announcement.ports = ports;
+  return { ok: true, announcement };
+}
+
+interface Extension {
+  reply: boolean;
+  msg?: Uint8Array;
+}
+
+/**
+ * Parses the extension from `start` to the end of the datagram; returns why
+ * it is malformed when it is.
+ */
+function parseExtension(
+  bytes: Uint8Array,
+  view: DataView,
+  start: number,
+): Extension | DropReason {
+  if (
+    bytes.length - start < EXTENSION_HEAD_SIZE || bytes[start] !== MAGIC_0 ||
+    bytes[start + 1] !== MAGIC_1 || bytes[start + 2] !== VERSION
+  ) {
+    return "bad-extension";
+  }
+  const extension: Extension = { reply: (bytes[start + 3] & FLAG_REPLY) !== 0 };
+  let offset = start + EXTENSION_HEAD_SIZE;
+  while (offset < bytes.length) {
+    if (bytes.length - offset < FIELD_HEAD_SIZE) return "bad-extension";
+    const type = bytes[offset];
+    const length = view.getUint16(offset + 1, true);
+    const valueStart = offset + FIELD_HEAD_SIZE;
+    if (bytes.length - valueStart < length) return "bad-extension";
+    if (type === FIELD_MSG) {
+      if (extension.msg !== undefined) return "bad-extension";
+      extension.msg = bytes.subarray(valueStart, valueStart + length);
+    }
+    // Fields of unknown types come from newer versions: skipped.
+    offset = valueStart + length;
+  }
+  return extension;
+}
+
+/**
+ * Finds where the extension starts when the number of ports is unknown: the
+ * first even offset after the id where a well-formed extension runs to the
+ * end, or the datagram's end when there is none (the bare Rust layout).
+ */
+function findExtension(bytes: Uint8Array, view: DataView): number {
+  for (let offset = PREFIX_SIZE; offset + EXTENSION_HEAD_SIZE <= bytes.length; offset += 2) {
+    if (bytes[offset] === MAGIC_0 && typeof parseExtension(bytes, view, offset) !== "string") {
+      return offset;
+    }
+  }
+  return bytes.length;
+}

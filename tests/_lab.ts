@@ -1,0 +1,228 @@
+/**
+ * The test lab: a guard that keeps discovery off the real network, lab hosts
+ * (network namespaces on a bridge), and peers in processes of their own.
+ *
+ * Every test file that opens a discovery socket imports this module first;
+ * importing it outside the lab fails the file before any socket opens.
+ *
+ * @module
+ */
+
+import { TextLineStream } from "./_lines.ts";
+
+const LAB_HINT = "run the tests with `deno task test`, which makes the lab";
+
+/**
+ * Throws unless this process runs in a network namespace of its own, where
+ * no datagram can reach the machine's real network.
+ *
+ * @throws {Error} Outside the lab.
+ */
+export function requireLab(): void {
+  if (Deno.env.get("INSTANCE_CHART_LAB") !== "1") {
+    throw new Error(`Refusing to open discovery sockets outside the lab: ${LAB_HINT}`);
+  }
+  try {
+    const ours = Deno.readLinkSync("/proc/self/ns/net");
+    const init = Deno.readLinkSync("/proc/1/ns/net");
+    if (ours === init) {
+      throw new Error(
+        `Refusing to open discovery sockets in the machine's own network namespace: ${LAB_HINT}`,
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+  }
+  for (const { family, address, name } of Deno.networkInterfaces()) {
+    if (family === "IPv4" && !address.startsWith("127.") && !isLabAddress(address)) {
+      throw new Error(
+        `Refusing to open discovery sockets: interface ${name} has address ${address} of a real network; ${LAB_HINT}`,
+      );
+    }
+  }
+}
+
+/** Whether an address is in 198.18.0.0/15, the range of lab hosts. */
+function isLabAddress(address: string): boolean {
+  const [a, b] = address.split(".").map(Number);
+  return a === 198 && (b === 18 || b === 19);
+}
+
+requireLab();
+
+async function ip(...args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command("ip", { args, stderr: "piped" }).output();
+  if (code !== 0) {
+    throw new Error(`ip ${args.join(" ")} failed: ${new TextDecoder().decode(stderr).trim()}`);
+  }
+}
+
+/** One host of the lab: a network namespace with one interface on the lab bridge. */
+export interface LabHost {
+  /** The namespace's name, for `ip netns exec`. */
+  name: string;
+  /** The host's address on the bridge. */
+  address: string;
+}
+
+let labCount = 0;
+
+/**
+ * Lab hosts on one link (a bridge), each with its own address in
+ * 198.18.0.0/24 and multicast routed to its link. Dispose of it to remove them.
+ */
+export class LabNet implements AsyncDisposable {
+  /** The hosts. */
+  readonly hosts: LabHost[];
+  readonly #bridge: string;
+
+  private constructor(bridge: string, hosts: LabHost[]) {
+    this.#bridge = bridge;
+    this.hosts = hosts;
+  }
+
+  /**
+   * Creates `n` hosts on a new bridge.
+   *
+   * @param n How many hosts.
+   * @returns The lab network.
+   */
+  static async create(n: number): Promise<LabNet> {
+    const lab = ++labCount;
+    const bridge = `br${lab}`;
+    await ip("link", "add", bridge, "type", "bridge", "mcast_snooping", "0");
+    await ip("link", "set", bridge, "up");
+    const hosts: LabHost[] = [];
+    for (let i = 1; i <= n; i++) {
+      const name = `lab${lab}h${i}`;
+      const address = `198.18.${lab}.${i}`;
+      await ip("netns", "add", name);
+      await ip("link", "add", `${name}v`, "type", "veth", "peer", "name", "eth0", "netns", name);
+      await ip("link", "set", `${name}v`, "master", bridge, "up");
+      await ip("-n", name, "addr", "add", `${address}/24`, "dev", "eth0");
+      await ip("-n", name, "link", "set", "eth0", "up");
+      await ip("-n", name, "link", "set", "lo", "up");
+      await ip("-n", name, "route", "add", "224.0.0.0/4", "dev", "eth0");
+      hosts.push({ name, address });
+    }
+    return new LabNet(bridge, hosts);
+  }
+
+  /** Removes the hosts and the bridge. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const host of this.hosts) await ip("netns", "del", host.name);
+    await ip("link", "del", this.#bridge);
+  }
+}
+
+/** What a peer process is started with; see tests/_peer.ts. */
+export interface PeerOptions {
+  /** The instance's id. */
+  id: string;
+  /** Service ports; a custom message is used when absent. */
+  ports?: number[];
+  /** A custom message. */
+  msg?: unknown;
+  /** Discovery runs `"maintain"` or `"sniff"`. */
+  mode?: "maintain" | "sniff";
+  /** The discovery port. */
+  discoveryPort?: number;
+  /** The header, as a decimal string. */
+  header?: string;
+  /** Whether the discovery port is shared with others on the host. */
+  localDiscovery?: boolean;
+  /** `"deno"` or `"node"`. */
+  transport?: "deno" | "node";
+}
+
+/** A line the peer prints: `ready` once discovery runs, then each chart event. */
+export interface PeerLine {
+  type: "ready" | "added" | "updated" | "removed";
+  id?: string;
+  address?: string;
+  ports?: number[];
+  msg?: unknown;
+}
+
+const PEER = new URL("./_peer.ts", import.meta.url).pathname;
+
+/** A chart running in a process of its own, possibly on a lab host. */
+export class Peer implements AsyncDisposable {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: AsyncIterator<string>;
+  /** Every instance the peer has charted, by id. */
+  readonly charted: Map<string, PeerLine> = new Map();
+
+  /**
+   * Starts a peer process.
+   *
+   * @param options The peer's chart.
+   * @param host The lab host to run on; this namespace when absent.
+   */
+  constructor(options: PeerOptions, host?: LabHost) {
+    const unstable = options.transport === "node" ? [] : ["--unstable-net"];
+    const deno = ["deno", "run", "-A", ...unstable, PEER, JSON.stringify(options)];
+    const [command, ...args] = host ? ["ip", "netns", "exec", host.name, ...deno] : deno;
+    this.#child = new Deno.Command(command, { args, stdin: "piped", stdout: "piped" }).spawn();
+    this.#lines = this.#child.stdout
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream())[Symbol.asyncIterator]();
+  }
+
+  /** The peer's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /**
+   * Reads the peer's lines until one satisfies the condition.
+   *
+   * @param done The condition, checked after every line.
+   * @param signal Fails the wait when aborted.
+   */
+  async until(done: (line: PeerLine) => boolean, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const { promise: aborted, reject } = Promise.withResolvers<never>();
+    aborted.catch(() => {});
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await this.#read(done, aborted);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #read(done: (line: PeerLine) => boolean, aborted: Promise<never>): Promise<void> {
+    while (true) {
+      const next = await Promise.race([this.#lines.next(), aborted]);
+      if (next.done) throw new Error("peer exited before the condition held");
+      const line: PeerLine = JSON.parse(next.value);
+      if (line.type === "added" || line.type === "updated") this.charted.set(line.id!, line);
+      if (line.type === "removed") this.charted.delete(line.id!);
+      if (done(line)) return;
+    }
+  }
+
+  /**
+   * Waits until the peer has charted all of the given ids.
+   *
+   * @param ids The ids.
+   * @param signal Fails the wait when aborted.
+   */
+  async charts(ids: string[], signal: AbortSignal): Promise<void> {
+    const all = () => ids.every((id) => this.charted.has(id));
+    if (!all()) await this.until(all, signal);
+  }
+
+  /** Stops the peer (closing stdin makes it close its chart) and waits for it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.#child.stdin.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#child.status;
+    await this.#child.stdout.cancel().catch(() => {});
+  }
+}

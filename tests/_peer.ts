@@ -1,0 +1,37 @@
+/**
+ * A chart in a process of its own, for lab tests: started with its options as
+ * JSON in the first argument, it prints `{"type":"ready"}` once discovery runs,
+ * then one JSON line for each chart event, and closes its chart when its
+ * standard input closes.
+ *
+ * @module
+ */
+
+import { ChartBuilder, type Entry, maintain, sniff } from "../mod.ts";
+import "./_lab.ts";
+import type { PeerOptions } from "./_lab.ts";
+
+const options: PeerOptions = JSON.parse(Deno.args[0]);
+let builder = new ChartBuilder()
+  .withId(BigInt(options.id))
+  .withDiscoveryPort(options.discoveryPort ?? 8080)
+  .localDiscovery(options.localDiscovery ?? true)
+  .withTransport(options.transport ?? "auto");
+if (options.header) builder = builder.withHeader(BigInt(options.header));
+const withData: ChartBuilder<true, Entry> = options.ports
+  ? builder.withServicePorts(options.ports)
+  : builder.customMsg(options.msg);
+await using chart = await withData.finish();
+
+const print = (line: object) =>
+  console.log(JSON.stringify(line, (_, value) => typeof value === "bigint" ? `${value}` : value));
+const events = chart.events({ bufferSize: 100_000 });
+const running = (options.mode === "sniff" ? sniff : maintain)(chart);
+print({ type: "ready" });
+const stdinClosed = (async () => {
+  for await (const _ of Deno.stdin.readable) { /* wait for the end */ }
+  await chart.close();
+})();
+for await (const event of events) print({ type: event.type, ...event.entry });
+await running;
+await stdinClosed;
