@@ -106,3 +106,48 @@ export function sortedEntries(chart: Chart<PortEntry>): PortEntry[] {
     .map((entry) => ({ id: entry.id, address: entry.address, ports: [...entry.ports] }))
     .sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
+
+/**
+ * Waits until a condition holds, checking it every few milliseconds: for
+ * conditions no event announces, such as a counter reaching a value.
+ *
+ * @param condition The condition.
+ * @param signal Fails the wait when aborted.
+ */
+export async function until(condition: () => boolean, signal: AbortSignal): Promise<void> {
+  while (!condition()) {
+    signal.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Collects events from an iterator until the condition holds on what was collected.
+ *
+ * @param events The iterator.
+ * @param done The condition.
+ * @param signal Fails the wait when aborted.
+ * @returns The events collected.
+ */
+export async function collect<T>(
+  events: AsyncIterator<T>,
+  done: (seen: T[]) => boolean,
+  signal: AbortSignal,
+): Promise<T[]> {
+  const seen: T[] = [];
+  const { promise: aborted, reject } = Promise.withResolvers<never>();
+  aborted.catch(() => {});
+  const onAbort = () => reject(signal.reason);
+  signal.throwIfAborted();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    while (!done(seen)) {
+      const next = await Promise.race([events.next(), aborted]);
+      if (next.done) throw new Error(`events ended after ${seen.length}`);
+      seen.push(next.value);
+    }
+    return seen;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
