@@ -158,13 +158,22 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * Sets the header that tells this application's announcements from others'.
    * Deployed applications should pick a random one.
    *
-   * @param header An unsigned 64-bit integer.
+   * @param header An unsigned 64-bit integer; a number must be a safe integer.
    * @returns A builder with the header set.
+   * @throws {TypeError} If the header is not an integer.
    * @throws {RangeError} If the header is out of range.
    */
   withHeader(header: bigint | number): ChartBuilder<HasId, E> {
-    const value = typeof header === "number" ? toId(header) : header;
-    if (typeof value !== "bigint" || !isUint64(value)) {
+    if (typeof header === "number" ? !Number.isInteger(header) : typeof header !== "bigint") {
+      throw new TypeError(`Cannot use header ${header}: not an integer`);
+    }
+    if (typeof header === "number" && !Number.isSafeInteger(header)) {
+      throw new RangeError(
+        `Cannot use header ${header}: beyond Number.MAX_SAFE_INTEGER, pass a bigint`,
+      );
+    }
+    const value = BigInt(header);
+    if (!isUint64(value)) {
       throw new RangeError(`Cannot use header ${header}: not an unsigned 64-bit integer`);
     }
     return this.#with({ header: value });

@@ -151,6 +151,15 @@ export function formatTable(entries: readonly Entry[]): string {
     .join("\n");
 }
 
+async function reportNewcomers(chart: Chart<Entry>, signal: AbortSignal): Promise<void> {
+  for await (const event of chart.events({ signal })) {
+    if (event.type === "added") {
+      const { id, address } = event.entry;
+      console.error(`Found ${id} at ${address}: ${describeData(event.entry)}`);
+    }
+  }
+}
+
 /**
  * Runs the command line.
  *
@@ -201,6 +210,11 @@ export async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   try {
     const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(options.duration * 1000)]);
+    if (options.announce) {
+      // Someone announcing until Ctrl-C wants to see who turns up meanwhile.
+      console.error(`Announcing id ${chart.ourId} with port(s) ${options.ports.join(", ")}.`);
+      reportNewcomers(chart, signal);
+    }
     await (options.announce ? maintain : sniff)(chart, { signal });
     const entries = chart.entries();
     const where = `discovery port ${options.discoveryPort}`;

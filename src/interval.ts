@@ -73,7 +73,7 @@ export function validateRampdown(rampdown: Rampdown): Rampdown {
  * @returns The interval in milliseconds.
  */
 export function nominalInterval(rampdown: Rampdown, elapsed: number): number {
-  if (elapsed >= rampdown.rampdown) return rampdown.max;
+  if (rampdown.rampdown <= 0 || elapsed >= rampdown.rampdown) return rampdown.max;
   const progress = Math.max(0, elapsed) / rampdown.rampdown;
   return rampdown.min + (rampdown.max - rampdown.min) * progress;
 }

@@ -237,7 +237,7 @@ export function decodeAnnouncement(
   const id = view.getBigUint64(8, true);
 
   let start: number;
-  let extension: Extension | DropReason | undefined;
+  let extension: ReturnType<typeof parseExtension> | undefined;
   if (layout.kind === "any") {
     start = findExtension(bytes, view);
     if (start === bytes.length && (start - PREFIX_SIZE) % 2 !== 0) {
@@ -245,12 +245,19 @@ export function decodeAnnouncement(
     }
   } else {
     start = PREFIX_SIZE + (layout.kind === "ports" ? 2 * layout.count : 0);
-    if (bytes.length < start) return { ok: false, reason: "too-short" };
+    if (bytes.length < start) {
+      return { ok: false, reason: isMsgAnnouncement(bytes, view) ? "wrong-layout" : "too-short" };
+    }
   }
   // A port announcement may end right after its ports: the bare Rust layout.
   if (start < bytes.length) extension = parseExtension(bytes, view, start);
   if (typeof extension === "string") {
-    return { ok: false, reason: layout.kind === "msg" ? "wrong-layout" : extension };
+    // A msg chart takes bytes that do not even start an extension for ports;
+    // a port chart takes a well-formed msg announcement for another layout.
+    const otherLayout = layout.kind === "msg"
+      ? extension === "no-extension"
+      : layout.kind === "ports" && isMsgAnnouncement(bytes, view);
+    return { ok: false, reason: otherLayout ? "wrong-layout" : "bad-extension" };
   }
 
   const announcement: Announcement = { header, id, reply: extension?.reply ?? false };
@@ -286,12 +293,12 @@ function parseExtension(
   bytes: Uint8Array,
   view: DataView,
   start: number,
-): Extension | DropReason {
+): Extension | "no-extension" | "bad-extension" {
   if (
     bytes.length - start < EXTENSION_HEAD_SIZE || bytes[start] !== MAGIC_0 ||
     bytes[start + 1] !== MAGIC_1 || bytes[start + 2] !== VERSION
   ) {
-    return "bad-extension";
+    return "no-extension";
   }
   const extension: Extension = { reply: (bytes[start + 3] & FLAG_REPLY) !== 0 };
   let offset = start + EXTENSION_HEAD_SIZE;
@@ -309,6 +316,12 @@ function parseExtension(
     offset = valueStart + length;
   }
   return extension;
+}
+
+/** Whether a datagram is a well-formed custom-message announcement. */
+function isMsgAnnouncement(bytes: Uint8Array, view: DataView): boolean {
+  const extension = parseExtension(bytes, view, PREFIX_SIZE);
+  return typeof extension !== "string" && extension.msg !== undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { freshPort } from "./_charts.ts";
+import { TextLineStream } from "./_lines.ts";
 
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 const DEADLINE = 30_000;
@@ -68,10 +69,23 @@ Deno.test("the cli announces as an instance until interrupted, then prints the c
     address: "127.0.0.1",
     ports: [4242, 4243],
   });
+  // It reports the peer as soon as it charts it, then prints the chart on Ctrl-C.
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(
+    new TextLineStream(),
+  );
+  const seen: string[] = [];
+  for await (const line of stderr) {
+    seen.push(line);
+    if (line === "Found 1 at 127.0.0.1: 1, 2") break;
+  }
+  assert.deepEqual(seen, [
+    "Announcing id 99 with port(s) 4242, 4243.",
+    "Found 1 at 127.0.0.1: 1, 2",
+  ]);
   child.kill("SIGINT");
-  const { code, stdout } = await child.output();
-  assert.equal(code, 0);
-  assert.match(new TextDecoder().decode(stdout), /^1\s+127\.0\.0\.1\s+1, 2$/m);
+  const stdout = await new Response(child.stdout).text();
+  assert.equal((await child.status).code, 0);
+  assert.match(stdout, /^1\s+127\.0\.0\.1\s+1, 2$/m);
 });
 
 Deno.test("the cli rejects bad flags with one line and exit code 2", async () => {
