@@ -28,8 +28,11 @@ export {
   Chart,
   type ChartEvent,
   type Counters,
+  DEFAULT_BARE_TTL,
+  type DropCounter,
   type Entry,
   type EventsOptions,
+  type ExpiryOptions,
   type MsgEntry,
   type PortEntry,
   type RemoveReason,
@@ -45,7 +48,8 @@ export {
 } from "./src/discovery.ts";
 export { DiscoveryError, EventOverflowError } from "./src/errors.ts";
 export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/interval.ts";
-export type { TransportKind } from "./src/transport.ts";
+export type { InterfaceOptions } from "./src/interfaces.ts";
+export type { DatagramSocket, SocketOptions, Transport, TransportKind } from "./src/transport.ts";
 export {
   DEFAULT_DISCOVERY_PORT,
   DEFAULT_HEADER,

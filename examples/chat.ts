@@ -66,7 +66,8 @@ async function printIncoming(listener: Deno.TcpListener): Promise<void> {
 }
 
 /**
- * Notes on standard error every peer the chart finds, until the chart closes.
+ * Notes on standard error every peer the chart finds, and every peer that
+ * leaves, until the chart closes.
  *
  * @param chart The chart.
  */
@@ -75,6 +76,7 @@ async function notePeers(chart: Chart<PortEntry>): Promise<void> {
     const { id, address, ports } = event.entry;
     if (event.type === "added") console.error(`chat: found peer ${id} at ${address}:${ports[0]}`);
     if (event.type === "updated") console.error(`chat: peer ${id} moved to ${address}:${ports[0]}`);
+    if (event.type === "removed") console.error(`chat: peer ${id} left (${event.reason})`);
   }
 }
 

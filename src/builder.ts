@@ -4,7 +4,16 @@
  * @module
  */
 
-import { type Chart, type Entry, type MsgEntry, openChart, type PortEntry, toId } from "./chart.ts";
+import {
+  type Chart,
+  type Entry,
+  type ExpiryOptions,
+  type MsgEntry,
+  openChart,
+  type PortEntry,
+  toId,
+} from "./chart.ts";
+import type { InterfaceOptions } from "./interfaces.ts";
 import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./interval.ts";
 import type { TransportKind } from "./transport.ts";
 import {
@@ -25,6 +34,8 @@ interface BuilderConfig {
   rampdown: Rampdown;
   localDiscovery: boolean;
   transport: TransportKind;
+  interfaces: InterfaceOptions;
+  expiry: ExpiryOptions;
   onError?: (error: Error) => void;
 }
 
@@ -77,6 +88,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       rampdown: { ...DEFAULT_RAMPDOWN },
       localDiscovery: false,
       transport: "auto",
+      interfaces: {},
+      expiry: {},
     };
   }
 
@@ -217,17 +230,74 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
 
   /**
    * Chooses the socket API: `Deno.listenDatagram` (`"deno"`, needs
-   * `--unstable-net`), `node:dgram` (`"node"`), or the first available (`"auto"`).
+   * `--unstable-net`), `node:dgram` (`"node"`), the first available
+   * (`"auto"`), or a {@linkcode Transport} of your own.
    *
    * @param transport The socket API.
    * @returns A builder with the transport set.
-   * @throws {TypeError} If the transport is not one of the three.
+   * @throws {TypeError} If the transport is none of these.
    */
   withTransport(transport: TransportKind): ChartBuilder<HasId, E> {
-    if (!["auto", "deno", "node"].includes(transport)) {
-      throw new TypeError(`Cannot use transport ${transport}: not "auto", "deno" or "node"`);
+    const valid = typeof transport === "object"
+      ? typeof transport?.open === "function"
+      : ["auto", "deno", "node"].includes(transport);
+    if (!valid) {
+      throw new TypeError(
+        `Cannot use transport ${transport}: not "auto", "deno", "node" or an object with open()`,
+      );
     }
     return this.#with({ transport });
+  }
+
+  /**
+   * Chooses the network interfaces discovery runs on. By default it joins and
+   * sends on every IPv4 interface that is up and can multicast (loopback
+   * too with local discovery), and follows interfaces that come or go.
+   *
+   * @param interfaces Names to include or exclude, loopback only, and how
+   *   often to look for changes.
+   * @returns A builder with the interfaces set.
+   * @throws {TypeError} If a list is not an array of names.
+   * @throws {RangeError} If the rescan interval is not positive.
+   */
+  withInterfaces(interfaces: InterfaceOptions): ChartBuilder<HasId, E> {
+    for (const key of ["include", "exclude"] as const) {
+      const names = interfaces[key];
+      if (
+        names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== "string"))
+      ) {
+        throw new TypeError(`Cannot use interfaces.${key}: not an array of interface names`);
+      }
+    }
+    const { rescanInterval } = interfaces;
+    if (rescanInterval !== undefined && !(rescanInterval > 0 && Number.isFinite(rescanInterval))) {
+      throw new RangeError(`Cannot rescan interfaces every ${rescanInterval} ms: not positive`);
+    }
+    return this.#with({
+      interfaces: {
+        include: interfaces.include && [...interfaces.include],
+        exclude: interfaces.exclude && [...interfaces.exclude],
+        loopbackOnly: interfaces.loopbackOnly,
+        rescanInterval,
+      },
+    });
+  }
+
+  /**
+   * Sets how quiet instances leave the chart. By default an instance that is
+   * not heard within the time-to-live it announces (three of its intervals)
+   * is removed; Rust crate instances, which announce none, get `bareTtl`.
+   *
+   * @param expiry Whether instances expire, and the time-to-live of bare ones.
+   * @returns A builder with expiry set.
+   * @throws {RangeError} If `bareTtl` is not a positive number of milliseconds.
+   */
+  withExpiry(expiry: ExpiryOptions): ChartBuilder<HasId, E> {
+    const { enabled, bareTtl } = expiry;
+    if (bareTtl !== undefined && !(bareTtl > 0 && bareTtl <= 3_600_000)) {
+      throw new RangeError(`Cannot use bareTtl ${bareTtl}: not in 1..3600000 ms`);
+    }
+    return this.#with({ expiry: { enabled, bareTtl } });
   }
 
   /**
@@ -267,6 +337,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       rampdown: config.rampdown,
       localDiscovery: config.localDiscovery,
       transport: config.transport,
+      interfaces: config.interfaces,
+      expiry: config.expiry,
       onError: config.onError,
     });
   }

@@ -6,16 +6,20 @@
 
 import { DiscoveryError } from "./errors.ts";
 import { DEFAULT_EVENT_BUFFER, EventQueue } from "./events.ts";
-import { nextInterval, type Rampdown } from "./interval.ts";
-import { openSocket, type TransportKind, type UdpSocket } from "./transport.ts";
+import type { InterfaceOptions } from "./interfaces.ts";
+import { JITTER, nextInterval, type Rampdown } from "./interval.ts";
+import { type Link, Links } from "./links.ts";
+import { resolveTransport, type TransportKind } from "./transport.ts";
 import {
   type Announcement,
   decodeAnnouncement,
   DROP_REASONS,
   type DropReason,
   encodeAnnouncement,
+  encodeMsg,
   isUint64,
   type Layout,
+  MAX_PAYLOAD_SIZE,
   MULTICAST_GROUP,
 } from "./wire.ts";
 
@@ -50,10 +54,13 @@ export interface ServiceAddress {
   port: number;
 }
 
-/** Why an instance left the chart. */
-export type RemoveReason = "forgotten";
+/**
+ * Why an instance left the chart: it said goodbye, it was not heard within
+ * its time-to-live, or `forget` dropped it.
+ */
+export type RemoveReason = "goodbye" | "expired" | "forgotten";
 
-/** A change to the chart. */
+/** A change to the chart, or a conflict it noticed. */
 export type ChartEvent<E extends Entry = Entry> =
   | {
     /** A new instance was charted. */
@@ -76,6 +83,18 @@ export type ChartEvent<E extends Entry = Entry> =
     entry: E;
     /** Why it left. */
     reason: RemoveReason;
+  }
+  | {
+    /**
+     * Two live instances announce the same id: this one, or the one
+     * charted, and another. The chart keeps the one it has (or us) and
+     * reports each other instance once.
+     */
+    type: "collision";
+    /** The other instance, as it announces itself. */
+    entry: E;
+    /** Whether the other instance has this chart's own id. */
+    withUs: boolean;
   };
 
 /** Options of {@linkcode Chart.prototype.events}. */
@@ -91,21 +110,57 @@ export interface EventsOptions {
   bufferSize?: number;
 }
 
+/** Why a datagram was dropped, beyond malformed ones. */
+export type DropCounter = DropReason | "own" | "idle" | "stale";
+
 /** What a chart has received, sent and dropped since it was built. */
 export interface Counters {
-  /** Datagrams received on the discovery and the reply socket. */
+  /** Datagrams received on the discovery port and the chart's own sockets. */
   received: number;
-  /** Datagrams dropped, by reason. `own` are our own announcements heard back; `idle` arrived while neither maintain nor sniff ran. */
-  dropped: Record<DropReason | "own" | "idle", number>;
-  /** Multicast announcements sent. */
+  /**
+   * Datagrams dropped, by reason: the malformed ones by {@linkcode DropReason};
+   * `own` our own announcements heard back; `idle` those that arrived while
+   * neither maintain nor sniff ran; `stale` those older than what the chart
+   * already has from their sender (an old incarnation, a lower sequence
+   * number, an instance that said goodbye).
+   */
+  dropped: Record<DropCounter, number>;
+  /** Multicast announcements sent (one per interface and round). */
   announcements: number;
-  /** Unicast replies sent to newcomers. */
+  /** Unicast answers sent to newcomers and probes. */
   replies: number;
+  /** Unicast probes sent to instances that went quiet. */
+  probes: number;
+  /** Goodbyes sent. */
+  goodbyes: number;
   /** Sends that failed. */
   sendErrors: number;
   /** Receives that failed. */
   receiveErrors: number;
 }
+
+/** How instances leave the chart when they go quiet. */
+export interface ExpiryOptions {
+  /**
+   * Whether instances that are not heard within their time-to-live are
+   * removed. Off, the chart only grows, as the Rust crate's does.
+   *
+   * @default {true}
+   */
+  enabled?: boolean;
+  /**
+   * The time-to-live of instances that announce none (the Rust crate's), in
+   * milliseconds: three of its 1 s intervals, with 10% to spare.
+   *
+   * @default {3300}
+   */
+  bareTtl?: number;
+}
+
+/** The time-to-live of an instance that announces none (the Rust crate's), in milliseconds. */
+export const DEFAULT_BARE_TTL = 3_300;
+/** The longest time-to-live taken from an announcement: one hour. */
+export const MAX_TTL = 3_600_000;
 
 /** What a chart is built from; made by the {@linkcode ChartBuilder}. */
 export interface ChartConfig {
@@ -130,6 +185,10 @@ export interface ChartConfig {
   localDiscovery: boolean;
   /** The socket API. */
   transport: TransportKind;
+  /** Which interfaces to use. */
+  interfaces?: InterfaceOptions;
+  /** How quiet instances leave the chart. */
+  expiry?: ExpiryOptions;
   /** Called with send and receive errors. */
   onError?: (error: Error) => void;
 }
@@ -145,7 +204,7 @@ let runImpl: (chart: Chart<Entry>, mode: DiscoveryMode, signal?: AbortSignal) =>
  *
  * @param config What to build.
  * @returns The chart.
- * @throws {DiscoveryError} If the discovery port cannot be bound or the group joined.
+ * @throws {DiscoveryError} If the discovery port cannot be bound.
  */
 export function openChart<E extends Entry>(config: ChartConfig): Promise<Chart<E>> {
   return openChartImpl(config) as Promise<Chart<E>>;
@@ -190,10 +249,54 @@ export function toId(id: bigint | number): bigint {
   return id;
 }
 
+/**
+ * The time-to-live a chart announces: three of its longest intervals,
+ * jitter included.
+ *
+ * @param rampdown The chart's ramp.
+ * @returns The time-to-live in milliseconds.
+ */
+export function announcedTtl(rampdown: Rampdown): number {
+  return Math.min(MAX_TTL, Math.ceil(3 * rampdown.max * (1 + JITTER)));
+}
+
+/**
+ * A new incarnation: the start time in milliseconds in the high bits, so that
+ * a restarted instance's incarnation is greater than its last one, and
+ * random low bits, so that two started in the same millisecond differ.
+ *
+ * @returns The incarnation.
+ */
+export function newIncarnation(): bigint {
+  const random = BigInt(crypto.getRandomValues(new Uint32Array(1))[0] & 0xfffff);
+  return (BigInt(Date.now()) << 20n) | random;
+}
+
+/**
+ * Whether sequence number `a` comes after `b`, with wrap-around (RFC 1982).
+ *
+ * @param a A sequence number.
+ * @param b Another.
+ * @returns `true` when `a` is newer.
+ */
+export function seqAfter(a: number, b: number): boolean {
+  const distance = (a - b) >>> 0;
+  return distance !== 0 && distance < 0x8000_0000;
+}
+
 function newCounters(): Counters {
-  const dropped = { own: 0, idle: 0 } as Record<DropReason | "own" | "idle", number>;
+  const dropped = { own: 0, idle: 0, stale: 0 } as Record<DropCounter, number>;
   for (const reason of DROP_REASONS) dropped[reason] = 0;
-  return { received: 0, dropped, announcements: 0, replies: 0, sendErrors: 0, receiveErrors: 0 };
+  return {
+    received: 0,
+    dropped,
+    announcements: 0,
+    replies: 0,
+    probes: 0,
+    goodbyes: 0,
+    sendErrors: 0,
+    receiveErrors: 0,
+  };
 }
 
 function sameData(a: Entry, b: Entry): boolean {
@@ -208,16 +311,57 @@ function freezeEntry<E extends Entry>(entry: E): E {
   return Object.freeze(entry);
 }
 
+/** What the chart knows of a charted instance beyond its entry. */
+interface PeerState<E> {
+  entry: E;
+  /** Absent for instances that announce bare (the Rust crate). */
+  incarnation?: bigint;
+  seq?: number;
+  ttl: number;
+  /** Monotonic milliseconds. */
+  heardAt: number;
+  addressHeardAt: number;
+  /** The port its datagrams come from, where probes go. */
+  port: number;
+  probedAt: number;
+  /** The incarnation this one replaced, to tell a restart from a rival. */
+  superseded?: { incarnation: bigint; seq?: number; reported: boolean };
+}
+
+/** What the chart remembers of an instance that said goodbye. */
+interface Tombstone {
+  incarnation: bigint;
+  until: number;
+}
+
+/**
+ * Probing starts when an instance was quiet for this share of its
+ * time-to-live (1.3 of its intervals)...
+ */
+const PROBE_AFTER = 0.4;
+/**
+ * ...and repeats after this share of it (an eighth of an interval) until the
+ * instance expires: some 15 probes, so that at 30% loss in each direction an
+ * instance expires only if 3 announcements and every probe's round trip are
+ * lost, about once in a million time-to-lives.
+ */
+const PROBE_EVERY = 0.04;
+/** How long a goodbye keeps late datagrams of its incarnation out, in time-to-lives. */
+const TOMBSTONE_TTLS = 10;
+/** The most goodbyes remembered at once. */
+const MAX_TOMBSTONES = 4_096;
+
 /**
  * The chart of discovered instances, built by {@linkcode ChartBuilder}.
  *
- * It is filled while {@linkcode maintain} or {@linkcode sniff} runs on it. An
- * instance in the chart was heard at some point; that is no proof it is still
- * up. Close the chart (or let `await using` close it) to free its sockets.
+ * It is filled while {@linkcode maintain} or {@linkcode sniff} runs on it.
+ * Instances leave it when they say goodbye or stay quiet past their
+ * time-to-live. Close the chart (or let `await using` close it) to say
+ * goodbye and free its sockets.
  *
  * @typeParam E The entries: {@linkcode PortEntry} or {@linkcode MsgEntry}.
  *
- * @example Find the peers of a service
+ * @example Follow the instances of a service
  * ```ts ignore
  * import { ChartBuilder, maintain } from "@x/instance-chart";
  *
@@ -228,7 +372,7 @@ function freezeEntry<E extends Entry>(entry: E): E {
  *   .finish();
  * maintain(chart);
  * for await (const event of chart.events()) {
- *   if (event.type === "added") console.log("found", event.entry.id, event.entry.address);
+ *   console.log(event.type, event.entry.id, event.entry.address);
  * }
  * ```
  */
@@ -239,19 +383,26 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   readonly header: bigint;
   /** The UDP port discovery runs on. */
   readonly discoveryPort: number;
+  /** How long peers keep this instance charted without hearing it, in milliseconds. */
+  readonly ttl: number;
 
   #config: ChartConfig;
   #layout: Layout;
-  #entries = new Map<bigint, E>();
+  #incarnation = newIncarnation();
+  #seq = 0;
+  #peers = new Map<bigint, PeerState<E>>();
+  #tombstones = new Map<bigint, Tombstone>();
+  /** Incarnations of other instances with our id, and whether they were reported. */
+  #rivals = new Map<bigint, { seq?: number; reported: boolean }>();
   #subscribers = new Set<EventQueue<ChartEvent<E>>>();
   #counters = newCounters();
-  #discoverySocket!: UdpSocket;
-  #replySocket!: UdpSocket;
-  #announcement: Uint8Array | undefined;
-  #reply: Uint8Array | undefined;
+  #links: Links | undefined;
+  #sending = new Set<Promise<void>>();
   #mode: DiscoveryMode | undefined;
+  #announced = false;
   #stopDiscovery: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #announceTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #closing: Promise<void> | undefined;
 
   static {
@@ -264,23 +415,18 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   private constructor(config: ChartConfig) {
-    this.#config = config;
+    this.#config = { ...config };
     this.ourId = config.id;
     this.header = config.header;
     this.discoveryPort = config.discoveryPort;
-    const listenOnly = !config.ports && !("msg" in config);
+    this.ttl = announcedTtl(config.rampdown);
     this.#layout = config.layout ??
       (config.ports ? { kind: "ports", count: config.ports.length } : { kind: "msg" });
-    if (!listenOnly) {
-      const ours = { header: config.header, id: config.id, ports: config.ports, msg: config.msg };
-      this.#announcement = encodeAnnouncement({ ...ours, reply: false });
-      this.#reply = encodeAnnouncement({ ...ours, reply: true });
-    }
   }
 
   /** The number of charted instances, this one included. */
   get size(): number {
-    return this.#entries.size + 1;
+    return this.#peers.size + 1;
   }
 
   /** Whether the chart is closed. */
@@ -291,6 +437,16 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   /** A snapshot of what the chart has received, sent and dropped. */
   get counters(): Counters {
     return { ...this.#counters, dropped: { ...this.#counters.dropped } };
+  }
+
+  /**
+   * The interfaces discovery uses now, by name and address.
+   *
+   * @returns The interfaces; `"*"` names the kernel's choice where
+   *   interfaces cannot be listed.
+   */
+  interfaces(): Array<{ name: string; address: string }> {
+    return (this.#links?.all ?? []).map(({ name, address }) => ({ name, address }));
   }
 
   /**
@@ -322,25 +478,6 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   ourMsg<M>(this: Chart<MsgEntry<M>>): M {
     if (this.#config.ports) throw new TypeError("Cannot get our msg: this chart has service ports");
     return this.#config.msg as M;
-  }
-
-  /**
-   * Returns every charted instance except this one, in no particular order.
-   *
-   * @returns The entries.
-   */
-  entries(): E[] {
-    return [...this.#entries.values()];
-  }
-
-  /**
-   * Returns the entry of one instance.
-   *
-   * @param id The instance's id.
-   * @returns Its entry, or `undefined` when it is not charted (or is us).
-   */
-  get(id: bigint | number): E | undefined {
-    return this.#entries.get(toId(id));
   }
 
   /**
@@ -423,6 +560,72 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   /**
+   * Returns every charted instance except this one, in no particular order.
+   *
+   * @returns The entries.
+   */
+  entries(): E[] {
+    return [...this.#peers.values()].map((peer) => peer.entry);
+  }
+
+  /**
+   * Returns the entry of one instance.
+   *
+   * @param id The instance's id.
+   * @returns Its entry, or `undefined` when it is not charted (or is us).
+   */
+  get(id: bigint | number): E | undefined {
+    return this.#peers.get(toId(id))?.entry;
+  }
+
+  /**
+   * Changes this instance's service ports and announces them at once; peers
+   * report the change as `"updated"`.
+   *
+   * @param ports The new ports, as many as before, each 1 to 65535.
+   * @throws {TypeError} On a chart built with a custom message.
+   * @throws {RangeError} If the number of ports changes or a port is out of range.
+   */
+  setServicePorts(this: Chart<PortEntry>, ports: readonly number[]): void {
+    const current = this.#portsOrThrow();
+    if (!Array.isArray(ports) || ports.length !== current.length) {
+      throw new RangeError(
+        `Cannot set ${ports?.length} service ports: this chart announces ${current.length}`,
+      );
+    }
+    for (const port of ports) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new RangeError(`Cannot use service port ${port}: not in 1..65535`);
+      }
+    }
+    this.#config.ports = Object.freeze([...ports]);
+    this.#announceChange();
+  }
+
+  /**
+   * Changes this instance's custom message and announces it at once; peers
+   * report the change as `"updated"`.
+   *
+   * @param msg Any JSON-serialisable value of at most 880 bytes as JSON.
+   * @throws {TypeError} On a chart built with service ports, or if the value
+   *   cannot be serialised to JSON.
+   * @throws {RangeError} If its JSON does not fit in one datagram.
+   */
+  setMsg<M>(this: Chart<MsgEntry<M>>, msg: M): void {
+    if (this.#config.ports || !("msg" in this.#config)) {
+      throw new TypeError("Cannot set a msg: this chart has service ports");
+    }
+    const size = encodeMsg(msg).length;
+    if (size > MAX_PAYLOAD_SIZE) {
+      throw new RangeError(
+        `Cannot use a custom msg of ${size} bytes: at most ${MAX_PAYLOAD_SIZE} fit in one datagram`,
+      );
+    }
+    this.#config.msg = JSON.parse(JSON.stringify(msg));
+    this.#announceChange();
+  }
+
+  /**
    * Removes an instance from the chart. If it is heard again, it is new again
    * (an `"added"` event).
    *
@@ -431,10 +634,9 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    */
   forget(id: bigint | number): boolean {
     const key = toId(id);
-    const entry = this.#entries.get(key);
-    if (!entry) return false;
-    this.#entries.delete(key);
-    this.#emit({ type: "removed", entry, reason: "forgotten" });
+    const peer = this.#peers.get(key);
+    if (!peer) return false;
+    this.#remove(key, peer, "forgotten");
     return true;
   }
 
@@ -476,17 +678,24 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   /**
-   * Closes the chart: discovery stops, its sockets close (leaving the
-   * multicast group and freeing the discovery port), and every event iterator
-   * ends. Calling it again waits for the first call.
+   * Closes the chart: discovery stops, a goodbye goes out (if this instance
+   * announced itself) so that peers drop it at once, the sockets close
+   * (leaving the multicast group and freeing the discovery port), and every
+   * event iterator ends. Calling it again waits for the first call.
    *
    * @returns A promise that resolves once everything is closed.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopDiscovery?.();
+      clearTimeout(this.#sweepTimer);
+      if (this.#announced) {
+        this.#counters.goodbyes++;
+        this.#multicast(this.#datagram({ goodbye: true }));
+      }
+      await Promise.allSettled([...this.#sending]);
       for (const queue of [...this.#subscribers]) queue.end();
-      await Promise.all([this.#discoverySocket?.close(), this.#replySocket?.close()]);
+      await this.#links?.close();
     })();
     return this.#closing;
   }
@@ -501,40 +710,36 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   async #open(): Promise<void> {
-    const { discoveryPort, localDiscovery, transport } = this.#config;
-    const onDatagram = (data: Uint8Array, hostname: string, port: number) =>
-      this.#receive(data, hostname, port);
-    const onError = (error: Error) => {
-      this.#counters.receiveErrors++;
-      this.#config.onError?.(error);
-    };
+    const { discoveryPort, localDiscovery, transport, interfaces = {} } = this.#config;
+    const loopbackOnly = interfaces.loopbackOnly === true;
+    const onError = (error: Error) => this.#config.onError?.(error);
     try {
-      this.#discoverySocket = await openSocket(transport, {
-        hostname: "0.0.0.0",
-        port: discoveryPort,
-        reuseAddress: localDiscovery,
-        group: { address: MULTICAST_GROUP, interfaceAddress: "0.0.0.0" },
-        onDatagram,
-        onError,
+      this.#links = await Links.open({
+        discoveryPort,
+        reuseAddress: localDiscovery || loopbackOnly,
+        transport: resolveTransport(transport),
+        interfaces,
+        localDiscovery: localDiscovery || loopbackOnly,
+        onDatagram: (data, hostname, port) => this.#receive(data, hostname, port),
+        onError: (error) => {
+          this.#counters.receiveErrors++;
+          onError(error);
+        },
+        onLinkUp: (link) => {
+          // A new interface hears of us at once, not at the next round.
+          if (this.#mode === "maintain") this.#announceOn(link);
+        },
       });
     } catch (error) {
       throw bindError(discoveryPort, error as Error & { code?: string });
     }
-    // Announcements and replies leave from a socket of our own, so that the
-    // answers they draw reach this chart even when the discovery port is shared.
-    try {
-      this.#replySocket = await openSocket(transport, {
-        hostname: "0.0.0.0",
-        port: 0,
-        reuseAddress: false,
-        onDatagram,
-        onError,
-      });
-    } catch (error) {
-      await this.#discoverySocket.close();
-      throw new DiscoveryError(`Cannot open reply socket: ${(error as Error).message}`, {
-        cause: error,
-      });
+    if (this.#links.all.length === 0) {
+      onError(
+        new DiscoveryError(
+          "No interface to discover on: none is up and multicast-capable" +
+            (localDiscovery ? "" : "; enable localDiscovery(true) to use loopback"),
+        ),
+      );
     }
   }
 
@@ -543,7 +748,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     if (this.#mode) {
       throw new Error(`Cannot ${mode} the chart: it already runs ${this.#mode}`);
     }
-    if (mode === "maintain" && !this.#announcement) {
+    const listenOnly = !this.#config.ports && !("msg" in this.#config);
+    if (mode === "maintain" && listenOnly) {
       throw new TypeError("Cannot maintain a chart that has nothing to announce: sniff it");
     }
     this.#mode = mode;
@@ -553,35 +759,74 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     if (mode === "maintain") this.#announce(performance.now());
     await stopped;
     signal?.removeEventListener("abort", onAbort);
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#announceTimer);
+    this.#announceTimer = undefined;
     this.#mode = undefined;
     this.#stopDiscovery = undefined;
   }
 
+  /** Announces on every link, then again after the next interval. */
   #announce(start: number): void {
-    this.#send(this.#announcement!, MULTICAST_GROUP, this.discoveryPort, "announcements");
+    this.#announced = true;
+    for (const link of this.#links!.all) this.#announceOn(link);
     const delay = nextInterval(this.#config.rampdown, performance.now() - start, Math.random());
-    this.#timer = setTimeout(() => this.#announce(start), delay);
+    this.#announceTimer = setTimeout(() => this.#announce(start), delay);
   }
 
-  #send(
-    data: Uint8Array,
-    hostname: string,
-    port: number,
-    counter: "announcements" | "replies",
-  ): void {
-    this.#counters[counter]++;
-    this.#replySocket.send(data, hostname, port).catch((error: Error) => {
+  #announceOn(link: Link): void {
+    this.#counters.announcements++;
+    this.#send(link, this.#datagram({}), MULTICAST_GROUP, this.discoveryPort);
+  }
+
+  #announceChange(): void {
+    if (this.#mode !== "maintain") return;
+    for (const link of this.#links!.all) this.#announceOn(link);
+  }
+
+  #multicast(data: Uint8Array): void {
+    for (const link of this.#links?.all ?? []) {
+      this.#send(link, data, MULTICAST_GROUP, this.discoveryPort);
+    }
+  }
+
+  /** Our announcement, with the next sequence number. */
+  #datagram(flags: { reply?: boolean; probe?: boolean; goodbye?: boolean }): Uint8Array {
+    this.#seq = (this.#seq + 1) >>> 0;
+    return encodeAnnouncement({
+      header: this.header,
+      id: this.ourId,
+      ports: this.#config.ports,
+      msg: this.#config.msg,
+      reply: flags.reply ?? false,
+      probe: flags.probe,
+      goodbye: flags.goodbye,
+      ttl: this.ttl,
+      incarnation: this.#incarnation,
+      seq: this.#seq,
+    });
+  }
+
+  /** Sends a datagram on a link; failures are counted and reported, never thrown. */
+  #send(link: Link, data: Uint8Array, hostname: string, port: number): void {
+    const sent = link.socket.send(data, hostname, port).catch((error: Error) => {
       this.#counters.sendErrors++;
       this.#config.onError?.(error);
-    });
+    }).finally(() => this.#sending.delete(sent));
+    this.#sending.add(sent);
+  }
+
+  /** Sends a unicast datagram from the link on whose subnet its target is. */
+  #unicast(data: Uint8Array, hostname: string, port: number): boolean {
+    const link = this.#links?.linkFor(hostname);
+    if (!link) return false;
+    this.#send(link, data, hostname, port);
+    return true;
   }
 
   #receive(data: Uint8Array, hostname: string, port: number): void {
     const counters = this.#counters;
     counters.received++;
-    if (!this.#mode) {
+    if (!this.#mode || this.closed) {
       counters.dropped.idle++;
       return;
     }
@@ -590,30 +835,199 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       counters.dropped[result.reason]++;
       return;
     }
-    const { announcement } = result;
+    const announcement = result.announcement;
     if (announcement.id === this.ourId) {
-      counters.dropped.own++;
-      return;
-    }
-    const added = this.#chart(announcement, hostname);
-    if (added && this.#mode === "maintain" && !announcement.reply) {
-      this.#send(this.#reply!, hostname, port, "replies");
+      this.#heardOurId(announcement, hostname);
+    } else if (announcement.goodbye) {
+      this.#heardGoodbye(announcement);
+    } else {
+      this.#heard(announcement, hostname, port);
     }
   }
 
-  /** Charts an announcement; returns whether its instance is new. */
-  #chart(announcement: Announcement, address: string): boolean {
+  /** Our own datagrams come back to us; another incarnation with our id is a rival. */
+  #heardOurId(announcement: Announcement, hostname: string): void {
+    const { incarnation, seq } = announcement;
+    if (incarnation === this.#incarnation) {
+      this.#counters.dropped.own++;
+      return;
+    }
+    this.#counters.dropped.stale++;
+    if (announcement.goodbye) return;
+    // A bare announcement with our id can only come from another instance.
+    const key = incarnation ?? -1n;
+    const rival = this.#rivals.get(key);
+    if (!rival) {
+      if (this.#rivals.size < MAX_TOMBSTONES) this.#rivals.set(key, { seq, reported: false });
+      return;
+    }
+    // Heard twice, with a newer sequence number: alive, not a stray datagram.
+    const alive = seq === undefined || rival.seq === undefined || seqAfter(seq, rival.seq);
+    rival.seq = seq;
+    if (alive && !rival.reported) {
+      rival.reported = true;
+      this.#emit({ type: "collision", entry: this.#entryOf(announcement, hostname), withUs: true });
+    }
+  }
+
+  #heardGoodbye(announcement: Announcement): void {
+    const { id, incarnation } = announcement;
+    if (incarnation === undefined) return;
+    const peer = this.#peers.get(id);
+    if (peer && peer.incarnation !== incarnation) {
+      this.#counters.dropped.stale++;
+      return;
+    }
+    this.#bury(id, incarnation, peer?.ttl ?? this.ttl);
+    if (peer) this.#remove(id, peer, "goodbye");
+  }
+
+  #heard(announcement: Announcement, hostname: string, port: number): void {
+    const { id, incarnation, seq } = announcement;
+    const now = performance.now();
+    const tombstone = this.#tombstones.get(id);
+    if (tombstone) {
+      if (tombstone.incarnation === incarnation && now < tombstone.until) {
+        this.#counters.dropped.stale++;
+        return;
+      }
+      this.#tombstones.delete(id);
+    }
+    let peer = this.#peers.get(id);
+    let superseded: PeerState<E>["superseded"];
+    if (peer && incarnation !== undefined && peer.incarnation !== undefined) {
+      if (incarnation < peer.incarnation) {
+        this.#heardOlder(peer, announcement, hostname);
+        return;
+      }
+      if (incarnation > peer.incarnation) {
+        // A restart, or a rival that a later word from the older one reveals.
+        superseded = { incarnation: peer.incarnation, seq: peer.seq, reported: false };
+      } else if (seq !== undefined && peer.seq !== undefined && !seqAfter(seq, peer.seq)) {
+        this.#counters.dropped.stale++;
+        return;
+      }
+    }
+
+    const isNew = peer === undefined;
+    // Answer before telling subscribers, so that a caller that closes the
+    // chart on the news does not swallow the answer.
+    const mode = this.#mode;
+    if (mode === "maintain" && !announcement.reply && (isNew || announcement.probe)) {
+      if (this.#unicast(this.#datagram({ reply: true }), hostname, port)) {
+        this.#counters.replies++;
+      }
+    }
+
+    const ttl = Math.min(MAX_TTL, announcement.ttl || this.#bareTtl());
+    let address = hostname;
+    if (peer && hostname !== peer.entry.address && now - peer.addressHeardAt < peer.ttl / 2) {
+      // Heard on another path while the known one is alive: keep the address steady.
+      address = peer.entry.address;
+    }
+    const entry = this.#entryOf(announcement, address);
+    const previous = peer?.entry;
+    peer ??= { entry, ttl, heardAt: now, addressHeardAt: now, port, probedAt: 0 };
+    peer.incarnation = incarnation;
+    peer.seq = seq;
+    peer.ttl = ttl;
+    peer.heardAt = now;
+    peer.probedAt = 0;
+    if (hostname === address) {
+      peer.addressHeardAt = now;
+      peer.port = port;
+    }
+    if (superseded) peer.superseded = superseded;
+    if (isNew) {
+      this.#peers.set(id, peer);
+      this.#scheduleSweep();
+      this.#emit({ type: "added", entry });
+    } else if (previous!.address !== entry.address || !sameData(previous!, entry)) {
+      peer.entry = entry;
+      this.#emit({ type: "updated", entry, previous: previous! });
+    }
+  }
+
+  /** An older incarnation than the charted one: a stray datagram, or a rival. */
+  #heardOlder(peer: PeerState<E>, announcement: Announcement, hostname: string): void {
+    this.#counters.dropped.stale++;
+    const { incarnation, seq } = announcement;
+    const superseded = peer.superseded;
+    if (!superseded || superseded.incarnation !== incarnation) {
+      peer.superseded = { incarnation: incarnation!, seq, reported: false };
+      return;
+    }
+    const alive = seq === undefined || superseded.seq === undefined ||
+      seqAfter(seq, superseded.seq);
+    superseded.seq = seq;
+    if (alive && !superseded.reported) {
+      superseded.reported = true;
+      this.#emit({
+        type: "collision",
+        entry: this.#entryOf(announcement, hostname),
+        withUs: false,
+      });
+    }
+  }
+
+  #entryOf(announcement: Announcement, address: string): E {
     const { id } = announcement;
-    const entry = freezeEntry(
+    return freezeEntry(
       (announcement.ports
         ? { id, address, ports: announcement.ports }
         : { id, address, msg: announcement.msg }) as E,
     );
-    const previous = this.#entries.get(id);
-    if (previous && previous.address === address && sameData(previous, entry)) return false;
-    this.#entries.set(id, entry);
-    this.#emit(previous ? { type: "updated", entry, previous } : { type: "added", entry });
-    return previous === undefined;
+  }
+
+  #bareTtl(): number {
+    return this.#config.expiry?.bareTtl ?? DEFAULT_BARE_TTL;
+  }
+
+  #remove(id: bigint, peer: PeerState<E>, reason: RemoveReason): void {
+    this.#peers.delete(id);
+    this.#emit({ type: "removed", entry: peer.entry, reason });
+  }
+
+  /** Remembers a goodbye, so that late datagrams of its incarnation stay out. */
+  #bury(id: bigint, incarnation: bigint, ttl: number): void {
+    this.#tombstones.delete(id);
+    if (this.#tombstones.size >= MAX_TOMBSTONES) {
+      this.#tombstones.delete(this.#tombstones.keys().next().value!);
+    }
+    this.#tombstones.set(id, { incarnation, until: performance.now() + TOMBSTONE_TTLS * ttl });
+  }
+
+  #scheduleSweep(): void {
+    if (this.#sweepTimer !== undefined || this.#config.expiry?.enabled === false) return;
+    let shortest = Infinity;
+    for (const peer of this.#peers.values()) shortest = Math.min(shortest, peer.ttl);
+    if (shortest === Infinity) return;
+    const period = Math.min(1_000, Math.max(5, shortest * PROBE_EVERY));
+    this.#sweepTimer = setTimeout(() => {
+      this.#sweepTimer = undefined;
+      this.#sweep();
+      this.#scheduleSweep();
+    }, period);
+  }
+
+  /** Removes instances quiet past their time-to-live; probes those going quiet. */
+  #sweep(): void {
+    const now = performance.now();
+    for (const [id, peer] of this.#peers) {
+      const quiet = now - peer.heardAt;
+      if (quiet > peer.ttl) {
+        this.#remove(id, peer, "expired");
+      } else if (
+        this.#mode === "maintain" && peer.incarnation !== undefined &&
+        quiet > PROBE_AFTER * peer.ttl && now - peer.probedAt > PROBE_EVERY * peer.ttl
+      ) {
+        // Lost announcements should not make a live instance flap: ask it.
+        peer.probedAt = now;
+        if (this.#unicast(this.#datagram({ probe: true }), peer.entry.address, peer.port)) {
+          this.#counters.probes++;
+        }
+      }
+    }
   }
 
   #emit(event: ChartEvent<E>): void {

@@ -1,44 +1,67 @@
 /**
  * The small interface between a chart and its UDP sockets, so that the same
- * discovery loop runs over `Deno.listenDatagram` or `node:dgram`.
+ * discovery loop runs over `Deno.listenDatagram`, `node:dgram`, or a
+ * transport of the user's own (one that simulates loss, say).
  *
  * @module
  */
 
-import { openDenoSocket } from "./transport_deno.ts";
-import { openNodeSocket } from "./transport_node.ts";
-
-/**
- * Which socket API a chart uses. `"auto"` picks `Deno.listenDatagram` where it
- * exists (Deno with `--unstable-net`) and `node:dgram` everywhere else.
- */
-export type TransportKind = "auto" | "deno" | "node";
+import { denoTransport } from "./transport_deno.ts";
+import { nodeTransport } from "./transport_node.ts";
 
 /** What a socket is opened with. */
 export interface SocketOptions {
-  /** The address to bind, `"0.0.0.0"` for every interface. */
+  /** The address to bind: `"0.0.0.0"` for every interface, or one interface's address. */
   hostname: string;
   /** The port to bind, 0 for one the system picks. */
   port: number;
   /** Whether other sockets (and this one) may bind the same port. */
   reuseAddress: boolean;
-  /** A multicast group to join, on the interface with the given address. */
-  group?: { address: string; interfaceAddress: string };
-  /** Called with each datagram received. */
+  /** Called with each datagram received; `data` may be reused after the call returns. */
   onDatagram(data: Uint8Array, hostname: string, port: number): void;
   /** Called when receiving fails; the socket keeps receiving. */
   onError(error: Error): void;
 }
 
-/** An open UDP socket. */
-export interface UdpSocket {
+/** An open UDP socket. Multicast it sends loops back to this host. */
+export interface DatagramSocket {
   /** The port the socket is bound to. */
   readonly port: number;
-  /** Sends one datagram; multicast leaves on the interface the routing table picks. */
+  /**
+   * Sends one datagram. Multicast leaves on the interface whose address the
+   * socket is bound to, or where the routing table says when it is bound to
+   * `0.0.0.0`.
+   */
   send(data: Uint8Array, hostname: string, port: number): Promise<void>;
-  /** Closes the socket, leaving its group; idempotent. */
+  /** Joins a multicast group on the interface with the given address. */
+  joinGroup(group: string, interfaceAddress: string): Promise<void>;
+  /** Leaves a multicast group on the interface with the given address. */
+  leaveGroup(group: string, interfaceAddress: string): Promise<void>;
+  /** Closes the socket, leaving its groups; idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * A way to open UDP sockets. The built-in ones are `"deno"` and `"node"`;
+ * any object with an `open` method can stand in, for example one that
+ * drops datagrams to test an application under loss.
+ */
+export interface Transport {
+  /**
+   * Opens a socket.
+   *
+   * @throws {Error} The runtime's error, with its `code` (such as
+   *   `EADDRINUSE`), when the socket cannot be bound.
+   */
+  open(options: SocketOptions): Promise<DatagramSocket>;
+}
+
+/**
+ * Which socket API a chart uses: `"deno"` (`Deno.listenDatagram`, needs
+ * `--unstable-net`), `"node"` (`node:dgram`), `"auto"` (the first of those
+ * two that is available), or a {@linkcode Transport} of your own.
+ */
+export type TransportKind = "auto" | "deno" | "node" | Transport;
 
 /**
  * Returns whether `Deno.listenDatagram` is available in this process.
@@ -52,23 +75,20 @@ export function hasDenoDatagram(): boolean {
 }
 
 /**
- * Opens a UDP socket with the given API.
+ * Resolves a transport kind to a transport.
  *
- * @param kind The socket API.
- * @param options What to open.
- * @returns The open socket.
- * @throws {Error} The runtime's error (with its `code`, such as
- *   `EADDRINUSE`) when the socket cannot be opened.
+ * @param kind The kind.
+ * @returns The transport.
+ * @throws {TypeError} For `"deno"` where `Deno.listenDatagram` is unavailable.
  */
-export function openSocket(kind: TransportKind, options: SocketOptions): Promise<UdpSocket> {
-  if (kind === "auto") kind = hasDenoDatagram() ? "deno" : "node";
-  if (kind === "deno") {
-    if (!hasDenoDatagram()) {
-      throw new TypeError(
-        'Cannot use the "deno" transport: Deno.listenDatagram needs --unstable-net',
-      );
-    }
-    return openDenoSocket(options);
+export function resolveTransport(kind: TransportKind): Transport {
+  if (typeof kind === "object") return kind;
+  if (kind === "auto") return hasDenoDatagram() ? denoTransport : nodeTransport;
+  if (kind === "node") return nodeTransport;
+  if (!hasDenoDatagram()) {
+    throw new TypeError(
+      'Cannot use the "deno" transport: Deno.listenDatagram needs --unstable-net',
+    );
   }
-  return openNodeSocket(options);
+  return denoTransport;
 }

@@ -4,16 +4,24 @@
  * @module
  */
 
-import type { SocketOptions, UdpSocket } from "./transport.ts";
+import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
+
+const MAX_BACKOFF = 1_000;
 
 /**
- * Opens a UDP socket with `Deno.listenDatagram`; an async-iterator loop
- * receives its datagrams until it is closed.
- *
- * @param options What to open.
- * @returns The open socket.
+ * Opens sockets with `Deno.listenDatagram`; an async-iterator loop receives
+ * each socket's datagrams until it is closed. A socket bound to an
+ * interface's address sends multicast on that interface (Linux picks the
+ * interface by the source address when none is set).
  */
-export async function openDenoSocket(options: SocketOptions): Promise<UdpSocket> {
+export const denoTransport: Transport = {
+  open(options: SocketOptions): Promise<DatagramSocket> {
+    // A synchronous throw (the port in use) becomes a rejection.
+    return new Promise((resolve) => resolve(openSocket(options)));
+  },
+};
+
+function openSocket(options: SocketOptions): DatagramSocket {
   const conn = Deno.listenDatagram({
     transport: "udp",
     hostname: options.hostname,
@@ -21,24 +29,14 @@ export async function openDenoSocket(options: SocketOptions): Promise<UdpSocket>
     reuseAddress: options.reuseAddress,
     loopback: true,
   });
-  let membership: Deno.MulticastV4Membership | undefined;
-  try {
-    if (options.group) {
-      membership = await conn.joinMulticastV4(
-        options.group.address,
-        options.group.interfaceAddress,
-      );
-    }
-  } catch (error) {
-    conn.close();
-    throw error;
-  }
-
+  const memberships = new Map<string, Deno.MulticastV4Membership>();
   let closed = false;
   const receiving = (async () => {
+    let backoff = 0;
     while (!closed) {
       try {
         for await (const [data, from] of conn) {
+          backoff = 0;
           const { hostname, port } = from as Deno.NetAddr;
           options.onDatagram(data, hostname, port);
         }
@@ -46,6 +44,9 @@ export async function openDenoSocket(options: SocketOptions): Promise<UdpSocket>
       } catch (error) {
         if (closed) return;
         options.onError(error as Error);
+        // A socket that keeps failing is not retried in a hot loop.
+        backoff = Math.min(MAX_BACKOFF, backoff * 2 || 10);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
       }
     }
   })();
@@ -55,13 +56,23 @@ export async function openDenoSocket(options: SocketOptions): Promise<UdpSocket>
     async send(data, hostname, port) {
       await conn.send(data, { transport: "udp", hostname, port });
     },
+    async joinGroup(group, interfaceAddress) {
+      const key = `${group}/${interfaceAddress}`;
+      if (memberships.has(key)) return;
+      memberships.set(key, await conn.joinMulticastV4(group, interfaceAddress));
+    },
+    async leaveGroup(group, interfaceAddress) {
+      const key = `${group}/${interfaceAddress}`;
+      const membership = memberships.get(key);
+      memberships.delete(key);
+      await membership?.leave();
+    },
     async close() {
       if (closed) return;
       closed = true;
-      try {
-        await membership?.leave();
-      } catch {
-        // The group is left with the socket anyway.
+      for (const membership of memberships.values()) {
+        // The groups are left with the socket anyway.
+        await membership.leave().catch(() => {});
       }
       conn.close();
       await receiving;

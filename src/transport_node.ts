@@ -6,51 +6,71 @@
  */
 
 import dgram from "node:dgram";
-import type { SocketOptions, UdpSocket } from "./transport.ts";
+import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
 
-/**
- * Opens a UDP socket with `node:dgram`.
- *
- * @param options What to open.
- * @returns The open socket.
- */
-export async function openNodeSocket(options: SocketOptions): Promise<UdpSocket> {
-  const socket = dgram.createSocket({ type: "udp4", reuseAddr: options.reuseAddress });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind({ address: options.hostname, port: options.port }, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  }).catch((error) => {
-    socket.close();
-    throw error;
-  });
-  try {
-    socket.setMulticastLoopback(true);
-    if (options.group) {
-      const { address, interfaceAddress } = options.group;
-      if (interfaceAddress === "0.0.0.0") socket.addMembership(address);
-      else socket.addMembership(address, interfaceAddress);
-    }
-  } catch (error) {
-    socket.close();
-    throw error;
-  }
-  socket.on("message", (data, from) => options.onDatagram(data, from.address, from.port));
-  socket.on("error", (error) => options.onError(error));
-
-  let closing: Promise<void> | undefined;
-  return {
-    port: socket.address().port,
-    send(data, hostname, port) {
-      return new Promise((resolve, reject) => {
-        socket.send(data, port, hostname, (error) => error ? reject(error) : resolve());
+/** Opens sockets with `node:dgram`. */
+export const nodeTransport: Transport = {
+  async open(options: SocketOptions): Promise<DatagramSocket> {
+    const socket = dgram.createSocket({ type: "udp4", reuseAddr: options.reuseAddress });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: options.hostname, port: options.port }, () => {
+        socket.off("error", reject);
+        resolve();
       });
-    },
-    close() {
-      closing ??= new Promise((resolve) => socket.close(() => resolve()));
-      return closing;
-    },
-  };
-}
+    }).catch((error) => {
+      socket.close();
+      throw error;
+    });
+    try {
+      socket.setMulticastLoopback(true);
+      if (options.hostname !== "0.0.0.0") socket.setMulticastInterface(options.hostname);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    socket.on("message", (data, from) => options.onDatagram(data, from.address, from.port));
+    socket.on("error", (error) => options.onError(error));
+
+    // node:dgram drops a datagram still queued when its socket closes, so
+    // close waits for the sends under way.
+    const sending = new Set<Promise<void>>();
+    let closing: Promise<void> | undefined;
+    return {
+      port: socket.address().port,
+      send(data, hostname, port) {
+        const sent = new Promise<void>((resolve, reject) => {
+          socket.send(data, port, hostname, (error) => error ? reject(error) : resolve());
+        });
+        const settled = sent.then(() => {}, () => {}).finally(() => sending.delete(settled));
+        sending.add(settled);
+        return sent;
+      },
+      joinGroup(group, interfaceAddress) {
+        // A throw inside the executor rejects the promise.
+        return new Promise((resolve) => {
+          socket.addMembership(
+            group,
+            interfaceAddress === "0.0.0.0" ? undefined : interfaceAddress,
+          );
+          resolve();
+        });
+      },
+      leaveGroup(group, interfaceAddress) {
+        return new Promise((resolve) => {
+          socket.dropMembership(
+            group,
+            interfaceAddress === "0.0.0.0" ? undefined : interfaceAddress,
+          );
+          resolve();
+        });
+      },
+      close() {
+        closing ??= Promise.all(sending).then(() =>
+          new Promise<void>((resolve) => socket.close(() => resolve()))
+        );
+        return closing;
+      },
+    };
+  },
+};

@@ -12,13 +12,20 @@
  * ```text
  * offset 16 + 2N  "ic"      2 bytes, marks the extension
  *                 version   1 byte, 1
- *                 flags     1 byte, bit 0: this is a reply
+ *                 flags     1 byte: bit 0 reply, bit 1 probe, bit 2 goodbye
  *                 fields    type (1 byte), length (2 bytes LE), value; repeated
  * ```
  *
+ * The fields: 1 the custom message (UTF-8 JSON), 2 the time-to-live in
+ * milliseconds (u32), 3 the sender's incarnation (u64), 4 its sequence number
+ * (u32, one more for every datagram it sends). Fields of unknown types are
+ * skipped, so newer versions can add fields.
+ *
  * A custom-message announcement has no ports: the extension follows the id
- * directly and carries the message as UTF-8 JSON in field 1. Rust peers cannot
- * read it; such charts interoperate only with this module.
+ * directly. Rust peers cannot read it; such charts interoperate only with this
+ * module. A goodbye carries the bitwise complement of the header, so that Rust
+ * peers (which drop other headers) never take it for an announcement, then
+ * the id and an extension with the goodbye flag.
  *
  * @module
  */
@@ -49,7 +56,13 @@ const VERSION = 1;
 const EXTENSION_HEAD_SIZE = 4;
 const FIELD_HEAD_SIZE = 3;
 const FLAG_REPLY = 1;
+const FLAG_PROBE = 2;
+const FLAG_GOODBYE = 4;
 const FIELD_MSG = 1;
+const FIELD_TTL = 2;
+const FIELD_INCARNATION = 3;
+const FIELD_SEQ = 4;
+const UINT32_MAX = 0xffff_ffff;
 
 const UINT64_LIMIT = 1n << 64n;
 
@@ -75,6 +88,26 @@ export interface Announcement {
   msg?: unknown;
   /** Whether it answers an announcement (and so must not be answered). */
   reply: boolean;
+  /** Whether it asks for an answer although the receiver knows the sender. */
+  probe?: boolean;
+  /** Whether the sender leaves: it carries no ports or msg. */
+  goodbye?: boolean;
+  /** How long the sender stays charted without another word, in milliseconds. */
+  ttl?: number;
+  /** The sender's incarnation: a new one each time it starts, later ones greater. */
+  incarnation?: bigint;
+  /** The sender's sequence number, one more for every datagram it sends. */
+  seq?: number;
+}
+
+/**
+ * The header a goodbye carries: the complement of the application's header.
+ *
+ * @param header The application's header.
+ * @returns The goodbye header.
+ */
+export function goodbyeHeader(header: bigint): bigint {
+  return header ^ 0xffff_ffff_ffff_ffffn;
 }
 
 /** Why a datagram was not taken as an announcement. */
@@ -133,14 +166,25 @@ export function isUint64(value: bigint): boolean {
  * ```
  */
 export function encodeAnnouncement(announcement: Announcement): Uint8Array {
-  const { header, id, ports, reply } = announcement;
+  const { header, id, reply, probe, goodbye, ttl, incarnation, seq } = announcement;
   if (!isUint64(header)) throw new RangeError(`Cannot encode header ${header}: not a u64`);
   if (!isUint64(id)) throw new RangeError(`Cannot encode id ${id}: not a u64`);
-  const msgBytes = ports === undefined ? encodeMsg(announcement.msg) : undefined;
-  const payloadSize = ports === undefined ? 0 : 2 * ports.length;
-  const fields: Array<[number, Uint8Array]> = msgBytes === undefined ? [] : [[FIELD_MSG, msgBytes]];
-  const hasExtension = reply || fields.length > 0;
-  let size = PREFIX_SIZE + payloadSize;
+  const ports = goodbye ? undefined : announcement.ports;
+  const fields: Array<[number, Uint8Array]> = [];
+  if (ports === undefined && !goodbye) fields.push([FIELD_MSG, encodeMsg(announcement.msg)]);
+  if (ttl !== undefined) fields.push([FIELD_TTL, uint32Bytes(ttl, "ttl")]);
+  if (incarnation !== undefined) {
+    if (!isUint64(incarnation)) {
+      throw new RangeError(`Cannot encode incarnation ${incarnation}: not a u64`);
+    }
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, incarnation, true);
+    fields.push([FIELD_INCARNATION, bytes]);
+  }
+  if (seq !== undefined) fields.push([FIELD_SEQ, uint32Bytes(seq, "seq")]);
+  const flags = (reply ? FLAG_REPLY : 0) | (probe ? FLAG_PROBE : 0) | (goodbye ? FLAG_GOODBYE : 0);
+  const hasExtension = flags !== 0 || fields.length > 0;
+  let size = PREFIX_SIZE + 2 * (ports?.length ?? 0);
   if (hasExtension) size += EXTENSION_HEAD_SIZE;
   for (const [, value] of fields) size += FIELD_HEAD_SIZE + value.length;
   if (size > MAX_DATAGRAM_SIZE) {
@@ -151,7 +195,7 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
 
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  view.setBigUint64(0, header, true);
+  view.setBigUint64(0, goodbye ? goodbyeHeader(header) : header, true);
   view.setBigUint64(8, id, true);
   let offset = PREFIX_SIZE;
   for (const port of ports ?? []) {
@@ -165,7 +209,7 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
   bytes[offset] = MAGIC_0;
   bytes[offset + 1] = MAGIC_1;
   bytes[offset + 2] = VERSION;
-  bytes[offset + 3] = reply ? FLAG_REPLY : 0;
+  bytes[offset + 3] = flags;
   offset += EXTENSION_HEAD_SIZE;
   for (const [type, value] of fields) {
     bytes[offset] = type;
@@ -173,6 +217,15 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
     bytes.set(value, offset + FIELD_HEAD_SIZE);
     offset += FIELD_HEAD_SIZE + value.length;
   }
+  return bytes;
+}
+
+function uint32Bytes(value: number, name: string): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > UINT32_MAX) {
+    throw new RangeError(`Cannot encode ${name} ${value}: not a u32`);
+  }
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value, true);
   return bytes;
 }
 
@@ -233,8 +286,19 @@ export function decodeAnnouncement(
   if (bytes.length > MAX_DATAGRAM_SIZE) return { ok: false, reason: "too-long" };
   if (bytes.length < PREFIX_SIZE) return { ok: false, reason: "too-short" };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getBigUint64(0, true) !== header) return { ok: false, reason: "other-header" };
+  const first = view.getBigUint64(0, true);
   const id = view.getBigUint64(8, true);
+  if (first !== header) {
+    if (first !== goodbyeHeader(header)) return { ok: false, reason: "other-header" };
+    const extension = parseExtension(bytes, view, PREFIX_SIZE);
+    if (
+      typeof extension === "string" || !(extension.flags & FLAG_GOODBYE) ||
+      extension.msg !== undefined
+    ) {
+      return { ok: false, reason: "other-header" };
+    }
+    return { ok: true, announcement: withExtension({ header, id, reply: false }, extension) };
+  }
 
   let start: number;
   let extension: ReturnType<typeof parseExtension> | undefined;
@@ -260,7 +324,8 @@ export function decodeAnnouncement(
     return { ok: false, reason: otherLayout ? "wrong-layout" : "bad-extension" };
   }
 
-  const announcement: Announcement = { header, id, reply: extension?.reply ?? false };
+  const announcement = withExtension({ header, id, reply: false }, extension);
+  if (announcement.goodbye) return { ok: false, reason: "bad-extension" };
   const msg = extension?.msg;
   const isMsg = layout.kind === "msg" || (layout.kind === "any" && msg !== undefined);
   if (isMsg) {
@@ -281,8 +346,23 @@ export function decodeAnnouncement(
 }
 
 interface Extension {
-  reply: boolean;
+  flags: number;
   msg?: Uint8Array;
+  ttl?: number;
+  incarnation?: bigint;
+  seq?: number;
+}
+
+/** Copies an extension's flags and fields into an announcement. */
+function withExtension(announcement: Announcement, extension?: Extension): Announcement {
+  if (!extension) return announcement;
+  announcement.reply = (extension.flags & FLAG_REPLY) !== 0;
+  if (extension.flags & FLAG_PROBE) announcement.probe = true;
+  if (extension.flags & FLAG_GOODBYE) announcement.goodbye = true;
+  if (extension.ttl !== undefined) announcement.ttl = extension.ttl;
+  if (extension.incarnation !== undefined) announcement.incarnation = extension.incarnation;
+  if (extension.seq !== undefined) announcement.seq = extension.seq;
+  return announcement;
 }
 
 /**
@@ -300,7 +380,7 @@ function parseExtension(
   ) {
     return "no-extension";
   }
-  const extension: Extension = { reply: (bytes[start + 3] & FLAG_REPLY) !== 0 };
+  const extension: Extension = { flags: bytes[start + 3] };
   let offset = start + EXTENSION_HEAD_SIZE;
   while (offset < bytes.length) {
     if (bytes.length - offset < FIELD_HEAD_SIZE) return "bad-extension";
@@ -311,6 +391,13 @@ function parseExtension(
     if (type === FIELD_MSG) {
       if (extension.msg !== undefined) return "bad-extension";
       extension.msg = bytes.subarray(valueStart, valueStart + length);
+    } else if (type === FIELD_TTL || type === FIELD_SEQ) {
+      const key = type === FIELD_TTL ? "ttl" : "seq";
+      if (length !== 4 || extension[key] !== undefined) return "bad-extension";
+      extension[key] = view.getUint32(valueStart, true);
+    } else if (type === FIELD_INCARNATION) {
+      if (length !== 8 || extension.incarnation !== undefined) return "bad-extension";
+      extension.incarnation = view.getBigUint64(valueStart, true);
     }
     // Fields of unknown types come from newer versions: skipped.
     offset = valueStart + length;

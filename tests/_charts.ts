@@ -151,3 +151,18 @@ export async function collect<T>(
     signal.removeEventListener("abort", onAbort);
   }
 }
+
+/**
+ * Records events in the background until the iterator ends (when its chart
+ * closes), for tests that check what did not happen meanwhile.
+ *
+ * @param events The iterator.
+ * @returns The array the events are pushed to as they come.
+ */
+export function record<T>(events: AsyncIterable<T>): T[] {
+  const seen: T[] = [];
+  (async () => {
+    for await (const event of events) seen.push(event);
+  })();
+  return seen;
+}

@@ -133,15 +133,28 @@ export interface PeerOptions {
   localDiscovery?: boolean;
   /** `"deno"` or `"node"`. */
   transport?: "deno" | "node";
+  /** The announcement interval's ramp. */
+  rampdown?: { min: number; max: number; rampdown: number };
+  /** Which interfaces to use. */
+  interfaces?: {
+    include?: string[];
+    exclude?: string[];
+    loopbackOnly?: boolean;
+    rescanInterval?: number;
+  };
 }
 
 /** A line the peer prints: `ready` once discovery runs, then each chart event. */
 export interface PeerLine {
-  type: "ready" | "added" | "updated" | "removed";
+  type: "ready" | "added" | "updated" | "removed" | "collision";
   id?: string;
   address?: string;
   ports?: number[];
   msg?: unknown;
+  /** Why an instance was removed. */
+  reason?: string;
+  /** When the peer saw the event: `performance.timeOrigin + performance.now()`. */
+  at?: number;
 }
 
 const PEER = new URL("./_peer.ts", import.meta.url).pathname;
@@ -152,6 +165,8 @@ export class Peer implements AsyncDisposable {
   readonly #lines: AsyncIterator<string>;
   /** Every instance the peer has charted, by id. */
   readonly charted: Map<string, PeerLine> = new Map();
+  /** Every line the peer has printed, as read so far. */
+  readonly lines: PeerLine[] = [];
 
   /**
    * Starts a peer process.
@@ -172,6 +187,28 @@ export class Peer implements AsyncDisposable {
   /** The peer's process id. */
   get pid(): number {
     return this.#child.pid;
+  }
+
+  /**
+   * Sends the peer a signal.
+   *
+   * @param signal The signal, such as `"SIGKILL"`.
+   */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
+  /**
+   * Waits until the peer has removed an instance.
+   *
+   * @param id The instance's id.
+   * @param signal Fails the wait when aborted.
+   * @returns The line that reported the removal.
+   */
+  async removes(id: string, signal: AbortSignal): Promise<PeerLine> {
+    const removed = () => this.lines.find((line) => line.type === "removed" && line.id === id);
+    if (!removed()) await this.until(() => removed() !== undefined, signal);
+    return removed()!;
   }
 
   /**
@@ -198,8 +235,12 @@ export class Peer implements AsyncDisposable {
       const next = await Promise.race([this.#lines.next(), aborted]);
       if (next.done) throw new Error("peer exited before the condition held");
       const line: PeerLine = JSON.parse(next.value);
-      if (line.type === "added" || line.type === "updated") this.charted.set(line.id!, line);
+      if (line.type === "added" || line.type === "updated") {
+        const { at: _, ...entry } = line;
+        this.charted.set(line.id!, entry);
+      }
       if (line.type === "removed") this.charted.delete(line.id!);
+      this.lines.push(line);
       if (done(line)) return;
     }
   }

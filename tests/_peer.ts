@@ -1,8 +1,8 @@
 /**
  * A chart in a process of its own, for lab tests: started with its options as
  * JSON in the first argument, it prints `{"type":"ready"}` once discovery runs,
- * then one JSON line for each chart event, and closes its chart when its
- * standard input closes.
+ * then one JSON line for each chart event, and closes its chart (saying
+ * goodbye) when its standard input closes or on SIGINT or SIGTERM.
  *
  * @module
  */
@@ -18,6 +18,8 @@ let builder = new ChartBuilder()
   .localDiscovery(options.localDiscovery ?? true)
   .withTransport(options.transport ?? "auto");
 if (options.header) builder = builder.withHeader(BigInt(options.header));
+if (options.rampdown) builder = builder.withRampdown(options.rampdown);
+if (options.interfaces) builder = builder.withInterfaces(options.interfaces);
 const withData: ChartBuilder<true, Entry> = options.ports
   ? builder.withServicePorts(options.ports)
   : builder.customMsg(options.msg);
@@ -32,6 +34,17 @@ const stdinClosed = (async () => {
   for await (const _ of Deno.stdin.readable) { /* wait for the end */ }
   await chart.close();
 })();
-for await (const event of events) print({ type: event.type, ...event.entry });
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => chart.close());
+}
+for await (const event of events) {
+  const at = performance.timeOrigin + performance.now();
+  print({
+    type: event.type,
+    ...event.entry,
+    ...("reason" in event ? { reason: event.reason } : {}),
+    at,
+  });
+}
 await running;
 await stdinClosed;

@@ -221,7 +221,7 @@ Deno.test("decode skips fields of unknown types around the msg field", () => {
   const datagram = bytes(
     RUST_PREFIX,
     "69630101",
-    field(2, utf8("from a newer version")),
+    field(9, utf8("from a newer version")),
     field(1, utf8('{"a":[1,2]}')),
     field(255, [0xff, 0xfe]),
   );
@@ -233,10 +233,15 @@ Deno.test("decode skips fields of unknown types around the msg field", () => {
   });
 });
 
-Deno.test("decode ignores flag bits other than reply", () => {
-  const datagram = bytes(RUST_ANNOUNCEMENT, "6963018e");
-  assert.equal(decoded(datagram, ONE_PORT).reply, false);
-  assert.equal(decoded(bytes(RUST_ANNOUNCEMENT, "696301ff"), ONE_PORT).reply, true);
+Deno.test("decode ignores flag bits it does not know", () => {
+  const datagram = bytes(RUST_ANNOUNCEMENT, "696301f8");
+  assert.deepEqual(decoded(datagram, ONE_PORT), {
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+  });
+  assert.equal(decoded(bytes(RUST_ANNOUNCEMENT, "696301f9"), ONE_PORT).reply, true);
 });
 
 // --- Drop reasons ---

@@ -1,0 +1,129 @@
+/**
+ * The network interfaces discovery runs on.
+ *
+ * @module
+ */
+
+import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+
+/** An IPv4 interface. */
+export interface NetInterface {
+  /** Its name, such as `eth0`. */
+  name: string;
+  /** Its IPv4 address. */
+  address: string;
+  /** Its netmask. */
+  netmask: string;
+  /** Whether it is a loopback interface. */
+  loopback: boolean;
+  /** Whether it is up. */
+  up: boolean;
+  /** Whether it can multicast. */
+  multicast: boolean;
+}
+
+/** Which interfaces discovery uses. */
+export interface InterfaceOptions {
+  /** Only interfaces with these names; all of them when absent. */
+  include?: readonly string[];
+  /** Never interfaces with these names. */
+  exclude?: readonly string[];
+  /**
+   * Only the loopback interface: discovery stays on this machine, and
+   * instances on it share the discovery port.
+   *
+   * @default {false}
+   */
+  loopbackOnly?: boolean;
+  /**
+   * How often to look for interfaces that came or went, in milliseconds.
+   *
+   * @default {1000}
+   */
+  rescanInterval?: number;
+}
+
+const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
+const IFF_MULTICAST = 0x1000;
+
+/**
+ * Lists this machine's IPv4 interfaces with their state. Where the kernel's
+ * flags cannot be read (outside Linux), interfaces count as up and, but for
+ * loopback, multicast-capable.
+ *
+ * @returns The interfaces.
+ * @throws {Error} Where listing interfaces is not permitted (Deno without `--allow-sys`).
+ */
+export function listInterfaces(): NetInterface[] {
+  const found: NetInterface[] = [];
+  for (const [name, addresses] of Object.entries(networkInterfaces())) {
+    for (const info of addresses ?? []) {
+      if (info.family !== "IPv4") continue;
+      const flags = readFlags(name);
+      const loopback = flags === undefined ? info.internal : (flags & IFF_LOOPBACK) !== 0;
+      found.push({
+        name,
+        address: info.address,
+        netmask: info.netmask,
+        loopback,
+        up: flags === undefined ? true : (flags & IFF_UP) !== 0,
+        multicast: flags === undefined ? !loopback : (flags & IFF_MULTICAST) !== 0,
+      });
+    }
+  }
+  return found;
+}
+
+function readFlags(name: string): number | undefined {
+  try {
+    return Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8").trim(), 16);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Picks the interfaces discovery uses: those that are up and can multicast,
+ * loopback only with local discovery (where multicast works without the
+ * flag), filtered by the options.
+ *
+ * @param all The machine's interfaces.
+ * @param options Which to include or exclude.
+ * @param localDiscovery Whether instances on this machine discover each other.
+ * @returns The interfaces to use.
+ */
+export function selectInterfaces(
+  all: readonly NetInterface[],
+  options: InterfaceOptions,
+  localDiscovery: boolean,
+): NetInterface[] {
+  return all.filter((iface) => {
+    if (!iface.up) return false;
+    if (options.include && !options.include.includes(iface.name)) return false;
+    if (options.exclude?.includes(iface.name)) return false;
+    if (iface.loopback) return localDiscovery || options.loopbackOnly === true;
+    return !options.loopbackOnly && iface.multicast;
+  });
+}
+
+function toNumber(address: string): number {
+  const parts = address.split(".").map(Number);
+  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
+}
+
+/**
+ * Returns whether an address is on an interface's directly connected subnet.
+ *
+ * @param address An IPv4 address.
+ * @param iface The interface.
+ * @returns `true` when the address and the interface share their network part.
+ */
+export function onSubnet(
+  address: string,
+  iface: Pick<NetInterface, "address" | "netmask">,
+): boolean {
+  const mask = toNumber(iface.netmask);
+  return ((toNumber(address) & mask) >>> 0) === ((toNumber(iface.address) & mask) >>> 0);
+}
