@@ -75,6 +75,7 @@ export class LabNet implements AsyncDisposable {
   /** The hosts. */
   readonly hosts: LabHost[];
   readonly #bridge: string;
+  readonly #extraBridges: string[] = [];
 
   private constructor(bridge: string, hosts: LabHost[]) {
     this.#bridge = bridge;
@@ -108,10 +109,72 @@ export class LabNet implements AsyncDisposable {
     return new LabNet(bridge, hosts);
   }
 
-  /** Removes the hosts and the bridge. */
+  /** The bridge the hosts are on. */
+  get bridge(): string {
+    return this.#bridge;
+  }
+
+  /**
+   * Unplugs or plugs back a host's cable: its bridge port goes down or up,
+   * while the host's own interface stays configured.
+   *
+   * @param host The host.
+   * @param plugged Whether the cable is plugged.
+   */
+  async setCable(host: LabHost, plugged: boolean): Promise<void> {
+    await ip("link", "set", `${host.name}v`, plugged ? "up" : "down");
+  }
+
+  /**
+   * Moves hosts' cables to another bridge (made when missing), or back to
+   * this lab's bridge: a partition, and its healing.
+   *
+   * @param hosts The hosts to move.
+   * @param bridge The bridge to move them to; this lab's when absent.
+   */
+  async moveCables(hosts: LabHost[], bridge?: string): Promise<void> {
+    if (bridge && !this.#extraBridges.includes(bridge)) {
+      await ip("link", "add", bridge, "type", "bridge", "mcast_snooping", "0");
+      await ip("link", "set", bridge, "up");
+      this.#extraBridges.push(bridge);
+    }
+    for (const host of hosts) {
+      await ip("link", "set", `${host.name}v`, "master", bridge ?? this.#bridge);
+    }
+  }
+
+  /**
+   * Gives a running host a second interface, `eth1`, on another lab's link.
+   *
+   * @param host The host, of this lab.
+   * @param other The lab whose bridge the new interface joins.
+   * @returns The host's address on the other link.
+   */
+  async addInterface(host: LabHost, other: LabNet): Promise<string> {
+    const index = this.hosts.indexOf(host) + 1;
+    const address = other.hosts[0].address.replace(/\.\d+$/, `.${200 + index}`);
+    await ip(
+      "link",
+      "add",
+      `${host.name}w`,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth1",
+      "netns",
+      host.name,
+    );
+    await ip("link", "set", `${host.name}w`, "master", other.bridge, "up");
+    await ip("-n", host.name, "addr", "add", `${address}/24`, "dev", "eth1");
+    await ip("-n", host.name, "link", "set", "eth1", "up");
+    return address;
+  }
+
+  /** Removes the hosts and the bridges. */
   async [Symbol.asyncDispose](): Promise<void> {
     for (const host of this.hosts) await ip("netns", "del", host.name);
-    await ip("link", "del", this.#bridge);
+    for (const bridge of [this.#bridge, ...this.#extraBridges]) await ip("link", "del", bridge);
   }
 }
 
