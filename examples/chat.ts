@@ -130,6 +130,13 @@ using listener = Deno.listen({ port: 0 });
 await using chart = await builder.withServicePort(listener.addr.port).finish();
 
 console.error(`chat: you are peer ${chart.ourId}, receiving on port ${listener.addr.port}`);
+// Ctrl-C (or a service manager's SIGTERM) says goodbye, so peers drop us at once.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await chart.close();
+    Deno.exit(0);
+  });
+}
 // Both loops end by themselves when the chart and the listener close.
 printIncoming(listener);
 notePeers(chart);

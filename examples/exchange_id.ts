@@ -112,6 +112,13 @@ const { builder, clusterSize, timeout } = flags;
 // Stands in for the service the members would offer each other.
 using service = Deno.listen({ port: 0 });
 await using chart = await builder.withServicePort(service.addr.port).finish();
+// Ctrl-C (or a service manager's SIGTERM) says goodbye, so peers drop us at once.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await chart.close();
+    Deno.exit(130);
+  });
+}
 maintain(chart);
 
 try {

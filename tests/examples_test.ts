@@ -105,12 +105,17 @@ class Example implements AsyncDisposable {
   }
 
   /**
-   * Ends its standard input and waits for it to exit and finish its output.
+   * Ends its standard input (or sends it a signal) and waits for it to exit
+   * and finish its output.
    *
    * @returns Its exit status.
    */
-  async end(signal: AbortSignal): Promise<Deno.CommandStatus> {
-    await this.#stdin.close();
+  async end(
+    signal: AbortSignal,
+    how: "stdin" | Deno.Signal = "stdin",
+  ): Promise<Deno.CommandStatus> {
+    if (how === "stdin") await this.#stdin.close();
+    else this.#child.kill(how);
     const { promise: aborted, reject } = Promise.withResolvers<never>();
     aborted.catch(() => {});
     const onAbort = () => reject(new Error(`${this.#name} did not exit within the deadline`));
@@ -218,14 +223,14 @@ Deno.test("the chat example delivers a typed line to every peer", async () => {
   }
 });
 
-Deno.test("the chat example notes a peer that said goodbye and still reaches the others", async () => {
+Deno.test("the chat example says goodbye on SIGTERM, and the others note it and go on", async () => {
   const signal = AbortSignal.timeout(DEADLINE);
   const discoveryPort = freshPort();
   await using first = startChat("chat 1", discoveryPort);
   await using second = startChat("chat 2", discoveryPort);
   await using third = startChat("chat 3", discoveryPort);
   const ids = await meet([first, second, third], signal);
-  assert.equal((await third.end(signal)).code, 0);
+  assert.equal((await third.end(signal, "SIGTERM")).code, 0);
   const left = `chat: peer ${ids[2]} left (goodbye)`;
   await first.stderr.line(`"${left}"`, (line) => line === left, signal);
 
