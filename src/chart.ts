@@ -257,7 +257,9 @@ export function toId(id: bigint | number): bigint {
  * @returns The time-to-live in milliseconds.
  */
 export function announcedTtl(rampdown: Rampdown): number {
-  return Math.min(MAX_TTL, Math.ceil(3 * rampdown.max * (1 + JITTER)));
+  // Rounded first, so that 3 × 300 × 1.1 gives 990 rather than 991.
+  const exact = Math.round(3 * rampdown.max * (1 + JITTER) * 1000) / 1000;
+  return Math.min(MAX_TTL, Math.ceil(exact));
 }
 
 /**

@@ -591,3 +591,105 @@ function assertReencodes(announcement: Announcement, layout: Layout): void {
   assert.deepEqual(again.ports, announcement.ports);
   assert.equal(JSON.stringify(again.msg), JSON.stringify(announcement.msg));
 }
+
+// --- Liveness fields and goodbye ---
+
+Deno.test("the time-to-live, incarnation and sequence number round-trip after the Rust prefix", () => {
+  const announcement: Announcement = {
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    ttl: 3300,
+    incarnation: MAX_U64,
+    seq: 0xffff_ffff,
+  };
+  const datagram = encodeAnnouncement(announcement);
+  assert.equal(datagram.subarray(0, 18).toHex(), RUST_ANNOUNCEMENT);
+  assert.equal(
+    datagram.subarray(18).toHex(),
+    "69630100" + "020400e40c0000" + "030800ffffffffffffffff" + "040400ffffffff",
+  );
+  assert.deepEqual(decoded(datagram, ONE_PORT), announcement);
+});
+
+Deno.test("a probe is an announcement with the probe flag", () => {
+  const datagram = encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    probe: true,
+  });
+  assert.equal(datagram.toHex(), RUST_ANNOUNCEMENT + "69630102");
+  assert.deepEqual(decoded(datagram, ONE_PORT), {
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    probe: true,
+  });
+});
+
+Deno.test("a goodbye carries the complement of the header, so Rust peers drop it", () => {
+  const datagram = encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    goodbye: true,
+    incarnation: 5n,
+    seq: 9,
+  });
+  // No ports: a goodbye is the complemented header, the id and the extension.
+  assert.equal(
+    datagram.toHex(),
+    "04134921456b32a3" + "0700000000000000" + "69630104" + "0308000500000000000000" +
+      "04040009000000",
+  );
+  // The Rust receiver compares the first 8 bytes with its header.
+  assert.notEqual(datagram.subarray(0, 8).toHex(), RUST_PREFIX.slice(0, 16));
+  for (const layout of [ONE_PORT, THREE_PORTS, MSG, ANY]) {
+    assert.deepEqual(decoded(datagram, layout), {
+      header: DEFAULT_HEADER,
+      id: 7n,
+      reply: false,
+      goodbye: true,
+      incarnation: 5n,
+      seq: 9,
+    });
+  }
+});
+
+Deno.test("a goodbye flag under the application's own header is a bad extension", () => {
+  assert.equal(dropReason(bytes(RUST_ANNOUNCEMENT, "69630104"), ONE_PORT), "bad-extension");
+});
+
+Deno.test("the complemented header without a goodbye flag is another application's", () => {
+  const notGoodbye = bytes("04134921456b32a3", "0700000000000000", "69630100");
+  assert.equal(dropReason(notGoodbye, ONE_PORT), "other-header");
+  assert.equal(dropReason(bytes("04134921456b32a3", "0700000000000000"), ONE_PORT), "other-header");
+});
+
+Deno.test("liveness fields of the wrong length are bad extensions", () => {
+  for (const wrong of [field(2, [1, 2, 3]), field(3, [1, 2, 3, 4]), field(4, [1, 2, 3, 4, 5])]) {
+    assert.equal(
+      dropReason(bytes(RUST_ANNOUNCEMENT, "69630100", wrong), ONE_PORT),
+      "bad-extension",
+    );
+  }
+  const twice = bytes(
+    RUST_ANNOUNCEMENT,
+    "69630100",
+    field(4, [1, 0, 0, 0]),
+    field(4, [2, 0, 0, 0]),
+  );
+  assert.equal(dropReason(twice, ONE_PORT), "bad-extension");
+});
+
+Deno.test("encode rejects a ttl or seq beyond u32 and an incarnation beyond u64", () => {
+  const base: Announcement = { header: DEFAULT_HEADER, id: 1n, ports: [1], reply: false };
+  assert.throws(() => encodeAnnouncement({ ...base, ttl: 2 ** 32 }), RangeError);
+  assert.throws(() => encodeAnnouncement({ ...base, seq: -1 }), RangeError);
+  assert.throws(() => encodeAnnouncement({ ...base, incarnation: 1n << 64n }), RangeError);
+});
