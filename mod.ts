@@ -33,6 +33,7 @@ export {
   type Entry,
   type EventsOptions,
   type ExpiryOptions,
+  type Limits,
   type MsgEntry,
   type PortEntry,
   type RemoveReason,
@@ -49,6 +50,7 @@ export {
 export { DiscoveryError, EventOverflowError } from "./src/errors.ts";
 export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/interval.ts";
 export type { InterfaceOptions } from "./src/interfaces.ts";
+export type { ReplyLimits } from "./src/limiter.ts";
 export type { DatagramSocket, SocketOptions, Transport, TransportKind } from "./src/transport.ts";
 export {
   DEFAULT_DISCOVERY_PORT,

@@ -8,12 +8,14 @@ import {
   type Chart,
   type Entry,
   type ExpiryOptions,
+  type Limits,
   type MsgEntry,
   openChart,
   type PortEntry,
   toId,
 } from "./chart.ts";
 import type { InterfaceOptions } from "./interfaces.ts";
+import { Keyring } from "./keyring.ts";
 import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./interval.ts";
 import type { TransportKind } from "./transport.ts";
 import {
@@ -36,6 +38,8 @@ interface BuilderConfig {
   transport: TransportKind;
   interfaces: InterfaceOptions;
   expiry: ExpiryOptions;
+  keys?: readonly (string | Uint8Array)[];
+  limits: Limits;
   onError?: (error: Error) => void;
 }
 
@@ -90,6 +94,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       transport: "auto",
       interfaces: {},
       expiry: {},
+      limits: {},
     };
   }
 
@@ -301,6 +306,51 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
   }
 
   /**
+   * Signs every datagram with a shared key and accepts only datagrams signed
+   * with one of the keys (HMAC-SHA-256). The first key signs; all of them
+   * verify, so that keys can be rotated (see {@linkcode Chart.prototype.setKeys}).
+   * Charts with keys do not interoperate with the Rust crate or with charts
+   * without keys.
+   *
+   * @param keys The keys, each at least 16 bytes (as UTF-8 for a string);
+   *   32 random bytes are best.
+   * @returns A builder with the keys set.
+   * @throws {TypeError} If a key is neither a string nor a Uint8Array.
+   * @throws {RangeError} If the list is empty or a key is too short.
+   */
+  withKeys(keys: readonly (string | Uint8Array)[]): ChartBuilder<HasId, E> {
+    if (!Array.isArray(keys)) throw new TypeError("Cannot use keys: not an array");
+    new Keyring(keys);
+    const copies = keys.map((key) => typeof key === "string" ? key : key.slice());
+    return this.#with({ keys: copies });
+  }
+
+  /**
+   * Bounds what the chart keeps and sends, against floods and reflection:
+   * the most instances charted (default 2048), and the answers sent per
+   * second in all (default 1000) and to one source address (default 50).
+   *
+   * @param limits The bounds.
+   * @returns A builder with the limits set.
+   * @throws {RangeError} If a bound is not a positive integer.
+   */
+  withLimits(limits: Limits): ChartBuilder<HasId, E> {
+    const { maxEntries, replies = {} } = limits;
+    for (
+      const [name, value] of [
+        ["maxEntries", maxEntries],
+        ["replies.total", replies.total],
+        ["replies.perSource", replies.perSource],
+      ] as const
+    ) {
+      if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+        throw new RangeError(`Cannot use ${name} ${value}: not a positive integer`);
+      }
+    }
+    return this.#with({ limits: { maxEntries, replies: { ...replies } } });
+  }
+
+  /**
    * Sets a callback for errors discovery recovers from, such as a failed send.
    *
    * @param onError Called with each error.
@@ -339,6 +389,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       transport: config.transport,
       interfaces: config.interfaces,
       expiry: config.expiry,
+      keys: config.keys,
+      limits: config.limits,
       onError: config.onError,
     });
   }

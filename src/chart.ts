@@ -8,6 +8,8 @@ import { DiscoveryError } from "./errors.ts";
 import { DEFAULT_EVENT_BUFFER, EventQueue } from "./events.ts";
 import type { InterfaceOptions } from "./interfaces.ts";
 import { JITTER, nextInterval, type Rampdown } from "./interval.ts";
+import { Keyring, type VerifyFailure } from "./keyring.ts";
+import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
 import { type Link, Links } from "./links.ts";
 import { resolveTransport, type TransportKind } from "./transport.ts";
 import {
@@ -17,6 +19,7 @@ import {
   type DropReason,
   encodeAnnouncement,
   encodeMsg,
+  findSignature,
   isUint64,
   type Layout,
   MAX_PAYLOAD_SIZE,
@@ -56,9 +59,10 @@ export interface ServiceAddress {
 
 /**
  * Why an instance left the chart: it said goodbye, it was not heard within
- * its time-to-live, or `forget` dropped it.
+ * its time-to-live, `forget` dropped it, or a full chart made room for a
+ * newcomer (only ever an unconfirmed one, heard once).
  */
-export type RemoveReason = "goodbye" | "expired" | "forgotten";
+export type RemoveReason = "goodbye" | "expired" | "forgotten" | "evicted";
 
 /** A change to the chart, or a conflict it noticed. */
 export type ChartEvent<E extends Entry = Entry> =
@@ -111,7 +115,7 @@ export interface EventsOptions {
 }
 
 /** Why a datagram was dropped, beyond malformed ones. */
-export type DropCounter = DropReason | "own" | "idle" | "stale";
+export type DropCounter = DropReason | VerifyFailure | "own" | "idle" | "stale" | "full";
 
 /** What a chart has received, sent and dropped since it was built. */
 export interface Counters {
@@ -122,7 +126,9 @@ export interface Counters {
    * `own` our own announcements heard back; `idle` those that arrived while
    * neither maintain nor sniff ran; `stale` those older than what the chart
    * already has from their sender (an old incarnation, a lower sequence
-   * number, an instance that said goodbye).
+   * number, an instance that said goodbye); with keys, `unsigned`,
+   * `unknown-key` and `bad-signature`; `full` newcomers turned away by a
+   * full chart.
    */
   dropped: Record<DropCounter, number>;
   /** Multicast announcements sent (one per interface and round). */
@@ -131,6 +137,13 @@ export interface Counters {
   replies: number;
   /** Unicast probes sent to instances that went quiet. */
   probes: number;
+  /**
+   * Answers not sent: over a rate limit, larger than the datagram that asked
+   * for them, or to a source on no directly connected subnet.
+   */
+  repliesSuppressed: number;
+  /** Unconfirmed newcomers dropped to make room in a full chart. */
+  evicted: number;
   /** Goodbyes sent. */
   goodbyes: number;
   /** Sends that failed. */
@@ -161,6 +174,22 @@ export interface ExpiryOptions {
 export const DEFAULT_BARE_TTL = 3_300;
 /** The longest time-to-live taken from an announcement: one hour. */
 export const MAX_TTL = 3_600_000;
+/** The most instances a chart holds unless told otherwise. */
+export const DEFAULT_MAX_ENTRIES = 2_048;
+
+/** Bounds on what a chart keeps and sends, against floods and reflection. */
+export interface Limits {
+  /**
+   * The most instances charted at once. When full, a newcomer takes the
+   * place of the newest unconfirmed one (heard only once); confirmed
+   * instances are never evicted.
+   *
+   * @default {2048}
+   */
+  maxEntries?: number;
+  /** How many answers to newcomers and probes may go out. */
+  replies?: ReplyLimits;
+}
 
 /** What a chart is built from; made by the {@linkcode ChartBuilder}. */
 export interface ChartConfig {
@@ -189,6 +218,10 @@ export interface ChartConfig {
   interfaces?: InterfaceOptions;
   /** How quiet instances leave the chart. */
   expiry?: ExpiryOptions;
+  /** Shared keys: the first signs, all verify. Without keys nothing is signed. */
+  keys?: readonly (string | Uint8Array)[];
+  /** Bounds against floods and reflection. */
+  limits?: Limits;
   /** Called with send and receive errors. */
   onError?: (error: Error) => void;
 }
@@ -287,7 +320,15 @@ export function seqAfter(a: number, b: number): boolean {
 }
 
 function newCounters(): Counters {
-  const dropped = { own: 0, idle: 0, stale: 0 } as Record<DropCounter, number>;
+  const dropped = {
+    own: 0,
+    idle: 0,
+    stale: 0,
+    full: 0,
+    unsigned: 0,
+    "unknown-key": 0,
+    "bad-signature": 0,
+  } as Record<DropCounter, number>;
   for (const reason of DROP_REASONS) dropped[reason] = 0;
   return {
     received: 0,
@@ -295,6 +336,8 @@ function newCounters(): Counters {
     announcements: 0,
     replies: 0,
     probes: 0,
+    repliesSuppressed: 0,
+    evicted: 0,
     goodbyes: 0,
     sendErrors: 0,
     receiveErrors: 0,
@@ -326,13 +369,22 @@ interface PeerState<E> {
   /** The port its datagrams come from, where probes go. */
   port: number;
   probedAt: number;
+  /** Heard more than once: a full chart never evicts it. */
+  confirmed: boolean;
   /** The incarnation this one replaced, to tell a restart from a rival. */
   superseded?: { incarnation: bigint; seq?: number; reported: boolean };
 }
 
-/** What the chart remembers of an instance that said goodbye. */
+/**
+ * What the chart remembers of an instance that left: replayed or late
+ * datagrams of its incarnation must not bring it back.
+ */
 interface Tombstone {
   incarnation: bigint;
+  /** The last sequence number heard; only a newer one brings it back. */
+  seq?: number;
+  /** It said goodbye: nothing of that incarnation brings it back. */
+  final: boolean;
   until: number;
 }
 
@@ -348,9 +400,11 @@ const PROBE_AFTER = 0.4;
  * lost, about once in a million time-to-lives.
  */
 const PROBE_EVERY = 0.04;
-/** How long a goodbye keeps late datagrams of its incarnation out, in time-to-lives. */
+/** How long a departed incarnation is remembered without keys, in time-to-lives. */
 const TOMBSTONE_TTLS = 10;
-/** The most goodbyes remembered at once. */
+/** How long it is remembered with keys, where replays are the threat: an hour. */
+const SIGNED_TOMBSTONE_TIME = 3_600_000;
+/** The most departed instances remembered at once. */
 const MAX_TOMBSTONES = 4_096;
 
 /**
@@ -398,6 +452,10 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   #rivals = new Map<bigint, { seq?: number; reported: boolean }>();
   #subscribers = new Set<EventQueue<ChartEvent<E>>>();
   #counters = newCounters();
+  #keyring: Keyring | undefined;
+  #limiter: ReplyLimiter;
+  /** Newcomers heard once, newest last: a full chart evicts from here. */
+  #unconfirmed: bigint[] = [];
   #links: Links | undefined;
   #sending = new Set<Promise<void>>();
   #mode: DiscoveryMode | undefined;
@@ -424,6 +482,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     this.ttl = announcedTtl(config.rampdown);
     this.#layout = config.layout ??
       (config.ports ? { kind: "ports", count: config.ports.length } : { kind: "msg" });
+    if (config.keys) this.#keyring = new Keyring(config.keys);
+    this.#limiter = new ReplyLimiter(config.limits?.replies ?? {}, performance.now());
   }
 
   /** The number of charted instances, this one included. */
@@ -628,6 +688,18 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   /**
+   * Replaces the shared keys at run time, to rotate them without a restart:
+   * add the new key everywhere (second), then make it first everywhere, then
+   * drop the old one. No peer is lost on the way.
+   *
+   * @param keys The keys, the one that signs first.
+   * @throws {RangeError} If there is no key, or one is shorter than 16 bytes.
+   */
+  setKeys(keys: readonly (string | Uint8Array)[]): void {
+    this.#keyring = new Keyring(keys);
+  }
+
+  /**
    * Removes an instance from the chart. If it is heard again, it is new again
    * (an `"added"` event).
    *
@@ -794,7 +866,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   /** Our announcement, with the next sequence number. */
   #datagram(flags: { reply?: boolean; probe?: boolean; goodbye?: boolean }): Uint8Array {
     this.#seq = (this.#seq + 1) >>> 0;
-    return encodeAnnouncement({
+    const keyring = this.#keyring;
+    const datagram = encodeAnnouncement({
       header: this.header,
       id: this.ourId,
       ports: this.#config.ports,
@@ -805,7 +878,10 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       ttl: this.ttl,
       incarnation: this.#incarnation,
       seq: this.#seq,
+      signerId: keyring?.signerId,
     });
+    keyring?.sign(datagram);
+    return datagram;
   }
 
   /** Sends a datagram on a link; failures are counted and reported, never thrown. */
@@ -832,6 +908,14 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       counters.dropped.idle++;
       return;
     }
+    if (this.#keyring) {
+      // Nothing a key does not vouch for is decoded, let alone charted.
+      const failure = this.#keyring.verify(data, findSignature(data));
+      if (failure) {
+        counters.dropped[failure]++;
+        return;
+      }
+    }
     const result = decodeAnnouncement(data, this.header, this.#layout);
     if (!result.ok) {
       counters.dropped[result.reason]++;
@@ -843,7 +927,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     } else if (announcement.goodbye) {
       this.#heardGoodbye(announcement);
     } else {
-      this.#heard(announcement, hostname, port);
+      this.#heard(announcement, hostname, port, data.length);
     }
   }
 
@@ -876,25 +960,31 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     const { id, incarnation } = announcement;
     if (incarnation === undefined) return;
     const peer = this.#peers.get(id);
-    if (peer && peer.incarnation !== incarnation) {
+    if (!peer || peer.incarnation !== incarnation) {
+      // Not charted (or another incarnation): a late or replayed goodbye.
       this.#counters.dropped.stale++;
+      if (!peer && !this.#tombstones.has(id)) this.#bury(id, { incarnation, final: true }, this.ttl);
       return;
     }
-    this.#bury(id, incarnation, peer?.ttl ?? this.ttl);
-    if (peer) this.#remove(id, peer, "goodbye");
+    this.#bury(id, { incarnation, final: true }, peer.ttl);
+    this.#remove(id, peer, "goodbye");
   }
 
-  #heard(announcement: Announcement, hostname: string, port: number): void {
+  #heard(announcement: Announcement, hostname: string, port: number, size: number): void {
     const { id, incarnation, seq } = announcement;
     const now = performance.now();
     const tombstone = this.#tombstones.get(id);
-    if (tombstone) {
-      if (tombstone.incarnation === incarnation && now < tombstone.until) {
+    if (tombstone && now < tombstone.until && incarnation !== undefined) {
+      const replayed = incarnation < tombstone.incarnation ||
+        (incarnation === tombstone.incarnation &&
+          (tombstone.final || seq === undefined || tombstone.seq === undefined ||
+            !seqAfter(seq, tombstone.seq)));
+      if (replayed) {
         this.#counters.dropped.stale++;
         return;
       }
-      this.#tombstones.delete(id);
     }
+    if (tombstone) this.#tombstones.delete(id);
     let peer = this.#peers.get(id);
     let superseded: PeerState<E>["superseded"];
     if (peer && incarnation !== undefined && peer.incarnation !== undefined) {
@@ -912,13 +1002,14 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
 
     const isNew = peer === undefined;
+    if (isNew && !this.#makeRoom()) {
+      this.#counters.dropped.full++;
+      return;
+    }
     // Answer before telling subscribers, so that a caller that closes the
     // chart on the news does not swallow the answer.
-    const mode = this.#mode;
-    if (mode === "maintain" && !announcement.reply && (isNew || announcement.probe)) {
-      if (this.#unicast(this.#datagram({ reply: true }), hostname, port)) {
-        this.#counters.replies++;
-      }
+    if (this.#mode === "maintain" && !announcement.reply && (isNew || announcement.probe)) {
+      this.#reply(announcement, hostname, port, size, now);
     }
 
     const ttl = Math.min(MAX_TTL, announcement.ttl || this.#bareTtl());
@@ -929,7 +1020,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
     const entry = this.#entryOf(announcement, address);
     const previous = peer?.entry;
-    peer ??= { entry, ttl, heardAt: now, addressHeardAt: now, port, probedAt: 0 };
+    peer ??= { entry, ttl, heardAt: now, addressHeardAt: now, port, probedAt: 0, confirmed: false };
+    if (!isNew) peer.confirmed = true;
     peer.incarnation = incarnation;
     peer.seq = seq;
     peer.ttl = ttl;
@@ -942,12 +1034,63 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     if (superseded) peer.superseded = superseded;
     if (isNew) {
       this.#peers.set(id, peer);
+      this.#unconfirmed.push(id);
       this.#scheduleSweep();
       this.#emit({ type: "added", entry });
     } else if (previous!.address !== entry.address || !sameData(previous!, entry)) {
       peer.entry = entry;
       this.#emit({ type: "updated", entry, previous: previous! });
     }
+  }
+
+  /**
+   * Answers a newcomer or a probe: never with more bytes than it sent (a bare
+   * Rust announcement gets a bare one back), only on a connected subnet, and
+   * within the rate limits.
+   */
+  #reply(
+    announcement: Announcement,
+    hostname: string,
+    port: number,
+    size: number,
+    now: number,
+  ): void {
+    const reply = announcement.incarnation === undefined && this.#config.ports && !this.#keyring
+      ? encodeAnnouncement({
+        header: this.header,
+        id: this.ourId,
+        ports: this.#config.ports,
+        reply: false,
+      })
+      : this.#datagram({ reply: true });
+    if (
+      reply.length > size || !this.#links?.linkFor(hostname) || !this.#limiter.allow(hostname, now)
+    ) {
+      this.#counters.repliesSuppressed++;
+      return;
+    }
+    this.#unicast(reply, hostname, port);
+    this.#counters.replies++;
+  }
+
+  /**
+   * Makes room for a newcomer in a full chart by evicting the newest
+   * unconfirmed entry; returns whether there is room.
+   */
+  #makeRoom(): boolean {
+    const max = this.#config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    if (this.#peers.size < max) return true;
+    while (this.#unconfirmed.length > 0) {
+      const id = this.#unconfirmed.pop()!;
+      const peer = this.#peers.get(id);
+      if (peer && !peer.confirmed) {
+        this.#peers.delete(id);
+        this.#counters.evicted++;
+        this.#emit({ type: "removed", entry: peer.entry, reason: "evicted" });
+        return true;
+      }
+    }
+    return false;
   }
 
   /** An older incarnation than the charted one: a stray datagram, or a rival. */
@@ -990,13 +1133,14 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     this.#emit({ type: "removed", entry: peer.entry, reason });
   }
 
-  /** Remembers a goodbye, so that late datagrams of its incarnation stay out. */
-  #bury(id: bigint, incarnation: bigint, ttl: number): void {
+  /** Remembers a departed incarnation, so that its late or replayed datagrams stay out. */
+  #bury(id: bigint, tombstone: Omit<Tombstone, "until">, ttl: number): void {
     this.#tombstones.delete(id);
     if (this.#tombstones.size >= MAX_TOMBSTONES) {
       this.#tombstones.delete(this.#tombstones.keys().next().value!);
     }
-    this.#tombstones.set(id, { incarnation, until: performance.now() + TOMBSTONE_TTLS * ttl });
+    const keep = this.#keyring ? SIGNED_TOMBSTONE_TIME : TOMBSTONE_TTLS * ttl;
+    this.#tombstones.set(id, { ...tombstone, until: performance.now() + keep });
   }
 
   #scheduleSweep(): void {
@@ -1018,6 +1162,9 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     for (const [id, peer] of this.#peers) {
       const quiet = now - peer.heardAt;
       if (quiet > peer.ttl) {
+        if (peer.incarnation !== undefined) {
+          this.#bury(id, { incarnation: peer.incarnation, seq: peer.seq, final: false }, peer.ttl);
+        }
         this.#remove(id, peer, "expired");
       } else if (
         this.#mode === "maintain" && peer.incarnation !== undefined &&

@@ -18,8 +18,10 @@
  *
  * The fields: 1 the custom message (UTF-8 JSON), 2 the time-to-live in
  * milliseconds (u32), 3 the sender's incarnation (u64), 4 its sequence number
- * (u32, one more for every datagram it sends). Fields of unknown types are
- * skipped, so newer versions can add fields.
+ * (u32, one more for every datagram it sends), 5 the signature of charts with
+ * keys (a 4-byte key id and a 16-byte HMAC-SHA-256 tag over every byte before
+ * the tag), always last. Fields of unknown types are skipped, so newer
+ * versions can add fields.
  *
  * A custom-message announcement has no ports: the extension follows the id
  * directly. Rust peers cannot read it; such charts interoperate only with this
@@ -62,6 +64,8 @@ const FIELD_MSG = 1;
 const FIELD_TTL = 2;
 const FIELD_INCARNATION = 3;
 const FIELD_SEQ = 4;
+const FIELD_SIGNATURE = 5;
+const SIGNATURE_VALUE_SIZE = 20;
 const UINT32_MAX = 0xffff_ffff;
 
 const UINT64_LIMIT = 1n << 64n;
@@ -98,6 +102,11 @@ export interface Announcement {
   incarnation?: bigint;
   /** The sender's sequence number, one more for every datagram it sends. */
   seq?: number;
+  /**
+   * For encoding: the id of the key that will sign the datagram; the
+   * signature field is written last, with its tag left empty for the keyring.
+   */
+  signerId?: Uint8Array;
 }
 
 /**
@@ -182,6 +191,11 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
     fields.push([FIELD_INCARNATION, bytes]);
   }
   if (seq !== undefined) fields.push([FIELD_SEQ, uint32Bytes(seq, "seq")]);
+  if (announcement.signerId !== undefined) {
+    const value = new Uint8Array(SIGNATURE_VALUE_SIZE);
+    value.set(announcement.signerId.subarray(0, 4));
+    fields.push([FIELD_SIGNATURE, value]);
+  }
   const flags = (reply ? FLAG_REPLY : 0) | (probe ? FLAG_PROBE : 0) | (goodbye ? FLAG_GOODBYE : 0);
   const hasExtension = flags !== 0 || fields.length > 0;
   let size = PREFIX_SIZE + 2 * (ports?.length ?? 0);
@@ -398,11 +412,33 @@ function parseExtension(
     } else if (type === FIELD_INCARNATION) {
       if (length !== 8 || extension.incarnation !== undefined) return "bad-extension";
       extension.incarnation = view.getBigUint64(valueStart, true);
+    } else if (type === FIELD_SIGNATURE) {
+      // Checked by the keyring before decoding; it must end the datagram.
+      if (length !== SIGNATURE_VALUE_SIZE || valueStart + length !== bytes.length) {
+        return "bad-extension";
+      }
     }
     // Fields of unknown types come from newer versions: skipped.
     offset = valueStart + length;
   }
   return extension;
+}
+
+/**
+ * Finds the signature that ends a datagram: where its 20 bytes (key id and
+ * tag) start, or -1 when the datagram does not end with one.
+ *
+ * @param bytes The datagram.
+ * @returns The signature's offset, or -1.
+ */
+export function findSignature(bytes: Uint8Array): number {
+  const start = bytes.length - SIGNATURE_VALUE_SIZE;
+  const fieldStart = start - FIELD_HEAD_SIZE;
+  if (fieldStart < PREFIX_SIZE + EXTENSION_HEAD_SIZE || bytes[fieldStart] !== FIELD_SIGNATURE) {
+    return -1;
+  }
+  if (bytes[fieldStart + 1] !== SIGNATURE_VALUE_SIZE || bytes[fieldStart + 2] !== 0) return -1;
+  return start;
 }
 
 /** Whether a datagram is a well-formed custom-message announcement. */

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Counters } from "../mod.ts";
 import { TextLineStream } from "./_lines.ts";
 
 const LAB_HINT = "run the tests with `deno task test`, which makes the lab";
@@ -198,6 +199,8 @@ export interface PeerOptions {
   transport?: "deno" | "node";
   /** The announcement interval's ramp. */
   rampdown?: { min: number; max: number; rampdown: number };
+  /** Shared keys. */
+  keys?: string[];
   /** Which interfaces to use. */
   interfaces?: {
     include?: string[];
@@ -209,7 +212,7 @@ export interface PeerOptions {
 
 /** A line the peer prints: `ready` once discovery runs, then each chart event. */
 export interface PeerLine {
-  type: "ready" | "added" | "updated" | "removed" | "collision";
+  type: "ready" | "added" | "updated" | "removed" | "collision" | "closed";
   id?: string;
   address?: string;
   ports?: number[];
@@ -218,6 +221,8 @@ export interface PeerLine {
   reason?: string;
   /** When the peer saw the event: `performance.timeOrigin + performance.now()`. */
   at?: number;
+  /** The chart's counters, on the `closed` line. */
+  counters?: Counters;
 }
 
 const PEER = new URL("./_peer.ts", import.meta.url).pathname;
@@ -317,6 +322,18 @@ export class Peer implements AsyncDisposable {
   async charts(ids: string[], signal: AbortSignal): Promise<void> {
     const all = () => ids.every((id) => this.charted.has(id));
     if (!all()) await this.until(all, signal);
+  }
+
+  /**
+   * Stops the peer and returns the counters its chart printed as it closed.
+   *
+   * @param signal Fails the wait when aborted.
+   * @returns The counters.
+   */
+  async close(signal: AbortSignal): Promise<Counters> {
+    await this.#child.stdin.close();
+    await this.until((line) => line.type === "closed", signal);
+    return this.lines.at(-1)!.counters!;
   }
 
   /** Stops the peer (closing stdin makes it close its chart) and waits for it. */

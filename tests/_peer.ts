@@ -20,6 +20,7 @@ let builder = new ChartBuilder()
 if (options.header) builder = builder.withHeader(BigInt(options.header));
 if (options.rampdown) builder = builder.withRampdown(options.rampdown);
 if (options.interfaces) builder = builder.withInterfaces(options.interfaces);
+if (options.keys) builder = builder.withKeys(options.keys);
 const withData: ChartBuilder<true, Entry> = options.ports
   ? builder.withServicePorts(options.ports)
   : builder.customMsg(options.msg);
@@ -48,3 +49,4 @@ for await (const event of events) {
 }
 await running;
 await stdinClosed;
+print({ type: "closed", counters: chart.counters });

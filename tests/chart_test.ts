@@ -312,22 +312,18 @@ Deno.test("a peer speaking the Rust byte layout is charted and reads our announc
     type: "added",
     entry: { id: 7n, address: "127.0.0.1", ports: [9042, 9043] },
   });
-  // What a Rust receiver reads of our datagrams: the first 16 + 2N bytes.
+  // What a Rust receiver reads of our announcements: the first 16 + 2N bytes.
   // The rest is our extension (time-to-live, incarnation, sequence number).
   const ours = "fbecb6deba94cd5c" + "0300000000000000" + "6a1f" + "6b1f";
-  const asRust = (data: Uint8Array) => data.subarray(0, 20).toHex();
-  const read = (data: Uint8Array) =>
-    decodeAnnouncement(data, DEFAULT_HEADER, { kind: "ports", count: 2 });
-  const isOurs = (data: Uint8Array, reply: boolean) => {
-    const result = read(data);
-    return asRust(data) === ours && result.ok && result.announcement.reply === reply;
-  };
-  await until(() => rust.received.some(({ data }) => isOurs(data, false)), deadline());
-  await until(() => rustSender.received.some(({ data }) => isOurs(data, true)), deadline());
-  const reply = read(rustSender.received.find(({ data }) => isOurs(data, true))!.data);
-  assert.ok(reply.ok);
-  assert.equal(reply.announcement.ttl, chart.ttl);
-  assert.deepEqual(reply.announcement.ports, [8042, 8043]);
+  await until(
+    () =>
+      rust.received.some(({ data }) => data.length > 20 && data.subarray(0, 20).toHex() === ours),
+    deadline(),
+  );
+  // The answer to its bare announcement is bare too: exactly the Rust layout,
+  // no larger than what asked for it. Only the answer reaches this port.
+  await until(() => rustSender.received.length > 0, deadline());
+  assert.deepEqual(rustSender.received.map(({ data }) => data.toHex()), [ours]);
   await events.return?.();
 });
 

@@ -1,0 +1,322 @@
+import { LabNet, Peer } from "./_lab.ts";
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import {
+  type Chart,
+  ChartBuilder,
+  DEFAULT_HEADER,
+  foundEveryone,
+  maintain,
+  MULTICAST_GROUP,
+  type PortEntry,
+} from "../mod.ts";
+import { Keyring } from "../src/keyring.ts";
+import { encodeAnnouncement } from "../src/wire.ts";
+import { freshPort, record, until } from "./_charts.ts";
+
+const DEADLINE = 30_000;
+const deadline = () => AbortSignal.timeout(DEADLINE);
+const KEY = "correct horse battery staple 1";
+const OTHER_KEY = "an entirely different key 2";
+const FAST = { min: 50, max: 200, rampdown: 500 };
+
+function keyedChart(id: number, discoveryPort: number, keys: string[] = [KEY]) {
+  return new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
+    .localDiscovery(true).withRampdown(FAST).withKeys(keys).finish();
+}
+
+/** A raw socket in the group on the discovery port: it hears, keeps and sends datagrams. */
+async function wiretap(discoveryPort: number, keep = true) {
+  const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
+  await new Promise<void>((resolve) => socket.bind(discoveryPort, "0.0.0.0", resolve));
+  socket.addMembership(MULTICAST_GROUP, "127.0.0.1");
+  socket.setMulticastInterface("127.0.0.1");
+  const heard: Uint8Array[] = [];
+  if (keep) socket.on("message", (data) => heard.push(new Uint8Array(data)));
+  return {
+    heard,
+    send: (data: Uint8Array) =>
+      new Promise<void>((resolve, reject) =>
+        socket.send(
+          data,
+          discoveryPort,
+          MULTICAST_GROUP,
+          (error) => error ? reject(error) : resolve(),
+        )
+      ),
+    [Symbol.asyncDispose]: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/**
+ * Sends datagrams to a chart in batches, waiting for it to take each batch
+ * in, so that no socket buffer overflows and every one is judged.
+ */
+async function feed(
+  chart: Chart<PortEntry>,
+  send: (data: Uint8Array) => Promise<void>,
+  datagrams: Iterable<Uint8Array>,
+): Promise<number> {
+  let sent = 0;
+  const start = chart.counters.received;
+  for (const datagram of datagrams) {
+    await send(datagram);
+    sent++;
+    if (sent % 200 === 0) {
+      await until(() => chart.counters.received - start >= sent * 0.99, deadline());
+    }
+  }
+  await until(() => chart.counters.received - start >= sent * 0.99, deadline());
+  return sent;
+}
+
+/** The heap in use after a full collection (the test task exposes `gc`). */
+function liveHeap(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Deno.memoryUsage().heapUsed;
+}
+
+/** A seeded pseudo-random generator (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("charts with a key find each other and never chart an instance without it", async () => {
+  const discoveryPort = freshPort();
+  await using a = await keyedChart(1, discoveryPort);
+  await using b = await keyedChart(2, discoveryPort);
+  await using stranger = await new ChartBuilder().withId(3).withServicePort(9003)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
+  await using wrongKey = await keyedChart(4, discoveryPort, [OTHER_KEY]);
+  for (const chart of [a, b, stranger, wrongKey]) maintain(chart);
+  await foundEveryone(a, 2, { signal: deadline() });
+  await foundEveryone(b, 2, { signal: deadline() });
+  await until(
+    () => a.counters.dropped.unsigned > 3 && a.counters.dropped["unknown-key"] > 3,
+    deadline(),
+  );
+  assert.deepEqual(a.entries().map((entry) => entry.id), [2n]);
+  assert.deepEqual(b.entries().map((entry) => entry.id), [1n]);
+});
+
+Deno.test("10,000 forged, bit-flipped, wrong-key and replayed datagrams are all rejected", async () => {
+  const discoveryPort = freshPort();
+  await using tap = await wiretap(discoveryPort);
+  await using a = await keyedChart(1, discoveryPort);
+  const b = await keyedChart(2, discoveryPort);
+  const seen = record(a.events());
+  maintain(a);
+  maintain(b);
+  await foundEveryone(a, 2, { signal: deadline() });
+  // Real, signed datagrams of b, captured on the wire.
+  await until(() => tap.heard.filter((data) => data[8] === 2).length >= 5, deadline());
+  const captured = tap.heard.filter((data) => data[8] === 2);
+  await b.close();
+  await until(() => seen.some((event) => event.type === "removed"), deadline());
+  await until(() => tap.heard.some((data) => data[0] !== captured[0][0]), deadline());
+  const goodbye = tap.heard.find((data) => data[0] !== captured[0][0] && data[8] === 2)!;
+
+  const next = random(42);
+  const wrongKeyring = new Keyring([OTHER_KEY]);
+  function* attack(): Generator<Uint8Array> {
+    for (let i = 0; i < 10_000; i++) {
+      const kind = i % 4;
+      const original = captured[i % captured.length];
+      if (kind === 0) {
+        // Forged: a new id with a random tag under b's key id.
+        const forged = original.slice();
+        forged[8] = 100 + (i % 100);
+        for (let j = forged.length - 16; j < forged.length; j++) forged[j] = next() * 256;
+        yield forged;
+      } else if (kind === 1) {
+        const flipped = original.slice();
+        const bit = Math.floor(next() * flipped.length * 8);
+        flipped[bit >> 3] ^= 1 << (bit & 7);
+        yield flipped;
+      } else if (kind === 2) {
+        // Signed, but with a key the chart does not have.
+        const datagram = encodeAnnouncement({
+          header: DEFAULT_HEADER,
+          id: BigInt(200 + (i % 100)),
+          ports: [1],
+          reply: false,
+          ttl: 3300,
+          incarnation: BigInt(i),
+          seq: i,
+          signerId: wrongKeyring.signerId,
+        });
+        wrongKeyring.sign(datagram);
+        yield datagram;
+      } else {
+        // Replayed: b's own datagrams and goodbye, after b left.
+        yield i % 8 === 3 ? goodbye : original;
+      }
+    }
+  }
+  const before = a.counters;
+  const sent = await feed(a, tap.send, attack());
+  assert.equal(sent, 10_000);
+  const after = a.counters;
+  const rejected = (["bad-signature", "unknown-key", "unsigned", "stale"] as const)
+    .map((reason) => after.dropped[reason] - before.dropped[reason]);
+  // Every one rejected: none charted, nothing changed, b stays gone.
+  assert.deepEqual(
+    seen.map((event) => [event.type, event.entry.id]),
+    [["added", 2n], ["removed", 2n]],
+  );
+  assert.equal(a.size, 1);
+  assert.ok(rejected[3] >= 2_400, `replays rejected as stale: ${rejected[3]}`);
+  assert.ok(rejected.reduce((sum, n) => sum + n) >= 0.99 * 10_000, `rejected ${rejected}`);
+
+  // And the keyed charts go on discovering each other.
+  await using c = await keyedChart(3, discoveryPort);
+  maintain(c);
+  await foundEveryone(a, 2, { signal: deadline() });
+  assert.deepEqual(a.entries().map((entry) => entry.id), [3n]);
+});
+
+Deno.test("rotating the key in three steps loses no peer", async () => {
+  const discoveryPort = freshPort();
+  const NEW_KEY = "the new key, rotated in 3";
+  await using a = await keyedChart(1, discoveryPort);
+  await using b = await keyedChart(2, discoveryPort);
+  maintain(a);
+  maintain(b);
+  await foundEveryone(a, 2, { signal: deadline() });
+  await foundEveryone(b, 2, { signal: deadline() });
+  const seen = [record(a.events()), record(b.events())];
+  const steps = [[KEY, NEW_KEY], [NEW_KEY, KEY], [NEW_KEY]];
+  for (const keys of steps) {
+    // One chart first, the other a moment later, as a rolling change would.
+    a.setKeys(keys);
+    const heard = a.counters.received;
+    await until(() => a.counters.received > heard + 5, deadline());
+    b.setKeys(keys);
+    // Two time-to-lives on the new keys.
+    const now = b.counters.received;
+    await until(() => b.counters.received > now + 15, deadline());
+  }
+  assert.deepEqual(seen, [[], []]);
+  assert.equal(a.size, 2);
+  assert.equal(b.size, 2);
+  assert.equal(a.counters.dropped["bad-signature"] + a.counters.dropped["unknown-key"], 0);
+});
+
+Deno.test("100,000 flooded ids leave the chart at its cap with the real peers charted", async () => {
+  const discoveryPort = freshPort();
+  await using a = await new ChartBuilder().withId(1).withServicePort(9001)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
+  await using b = await new ChartBuilder().withId(2).withServicePort(9002)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
+  maintain(a);
+  maintain(b);
+  await foundEveryone(a, 2, { signal: deadline() });
+  // Heard several times: confirmed, so the flood cannot evict it.
+  const heard = a.counters.received;
+  await until(() => a.counters.received > heard + 5, deadline());
+  await using tap = await wiretap(discoveryPort, false);
+  const heapBefore = liveHeap();
+  let largest = 0;
+  function* flood(): Generator<Uint8Array> {
+    for (let i = 0; i < 100_000; i++) {
+      if (i % 100 === 0) largest = Math.max(largest, a.size);
+      yield encodeAnnouncement({
+        header: DEFAULT_HEADER,
+        id: BigInt(1_000 + i),
+        ports: [1],
+        reply: false,
+      });
+    }
+  }
+  await feed(a, tap.send, flood());
+  const counters = a.counters;
+  // Full, never over: most of the flood was turned away (the rest expired on its own).
+  assert.equal(largest, 2_048 + 1);
+  assert.ok(a.size <= 2_048 + 1);
+  assert.deepEqual(a.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
+  assert.ok(counters.evicted > 50_000, `evicted ${counters.evicted}`);
+  // Answers stayed within the total rate limit (a burst of 1000, then 1000 per second).
+  assert.ok(counters.repliesSuppressed > 0);
+  // 2048 entries of well under 1 KiB each; 100,000 kept would be tens of MiB.
+  const grown = liveHeap() - heapBefore;
+  assert.ok(grown < 8 * 2 ** 20, `the live heap grew by ${Math.round(grown / 2 ** 20)} MiB`);
+});
+
+Deno.test("forged sources get at most the rate-limited answers, none larger than what asked", async () => {
+  await using lab = await LabNet.create(3);
+  const [chartHost, attackerHost, victimHost] = lab.hosts;
+  await using chart = new Peer({ id: "1", ports: [9001], localDiscovery: false }, chartHost);
+  await chart.until((line) => line.type === "ready", deadline());
+  // The victim counts what reaches its port, and the largest datagram.
+  const victim = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      victimHost.name,
+      "deno",
+      "eval",
+      `
+      import dgram from "node:dgram";
+      const socket = dgram.createSocket("udp4");
+      let count = 0, largest = 0;
+      socket.on("message", (data) => { count++; largest = Math.max(largest, data.length); });
+      socket.bind(5555, () => console.log("listening"));
+      for await (const _ of Deno.stdin.readable) {}
+      console.log(JSON.stringify({ count, largest }));
+      socket.close();
+    `,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const lines = victim.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
+  assert.match((await lines.next()).value!, /listening/);
+
+  const count = 2_000;
+  const rate = 2_000;
+  // Read the chart's lines as they come: a full pipe would stall it.
+  const added = () => chart.lines.filter((line) => line.type === "added").length;
+  const charting = chart.until(() => added() >= count, deadline());
+  const spoof = await new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      attackerHost.name,
+      "python3",
+      new URL("./_spoof.py", import.meta.url).pathname,
+    ]
+      .concat([
+        victimHost.address,
+        "5555",
+        chartHost.address,
+        "8080",
+        `${DEFAULT_HEADER}`,
+        `${count}`,
+        `${rate}`,
+      ]),
+    stdout: "piped",
+  }).output();
+  assert.equal(spoof.code, 0);
+  // Every spoofed id was charted (the chart has room), each asked for an answer.
+  await charting;
+  const counters = await chart.close(deadline());
+  await victim.stdin.close();
+  let output = "";
+  for (let next = await lines.next(); !next.done; next = await lines.next()) output += next.value;
+  await victim.status;
+  const { count: received, largest } = JSON.parse(output.trim().split("\n").at(-1)!);
+
+  // The per-source bucket: a burst of twice 50, then 50 per second, over the attack's second.
+  const seconds = count / rate + 1;
+  const allowed = 2 * 50 + 50 * seconds;
+  assert.ok(counters.replies <= allowed, `${counters.replies} answers`);
+  assert.ok(received <= counters.replies, `the victim got ${received}`);
+  assert.ok(received > 0, "answers within the limit still go out");
+  assert.ok(largest <= 18, `an answer of ${largest} bytes to an 18-byte trigger`);
+  assert.equal(counters.repliesSuppressed + counters.replies, count);
+});
