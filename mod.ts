@@ -50,6 +50,7 @@ export {
 export { DiscoveryError, EventOverflowError } from "./src/errors.ts";
 export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/interval.ts";
 export type { InterfaceOptions } from "./src/interfaces.ts";
+export type { VerifyFailure } from "./src/keyring.ts";
 export type { ReplyLimits } from "./src/limiter.ts";
 export type { DatagramSocket, SocketOptions, Transport, TransportKind } from "./src/transport.ts";
 export {

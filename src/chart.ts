@@ -963,7 +963,9 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     if (!peer || peer.incarnation !== incarnation) {
       // Not charted (or another incarnation): a late or replayed goodbye.
       this.#counters.dropped.stale++;
-      if (!peer && !this.#tombstones.has(id)) this.#bury(id, { incarnation, final: true }, this.ttl);
+      if (!peer && !this.#tombstones.has(id)) {
+        this.#bury(id, { incarnation, final: true }, this.ttl);
+      }
       return;
     }
     this.#bury(id, { incarnation, final: true }, peer.ttl);

@@ -1,170 +1,291 @@
 /**
- * The chart on the command line: lists the instances that announce
- * themselves on this network, or announces this process as one.
+ * The chart on the command line: who announces themselves on this network,
+ * live or at a glance, as a table or as JSON lines; joining as an instance;
+ * waiting for a cluster; and a doctor for when discovery finds no one.
  *
  * ```sh
- * deno run -A jsr:@x/instance-chart/cli
- * deno run -A jsr:@x/instance-chart/cli --discovery-port 8888 --duration 10
- * deno run -A jsr:@x/instance-chart/cli --announce --port 8042
+ * deno run -A jsr:@x/instance-chart/cli                  # list for 3 s
+ * deno run -A jsr:@x/instance-chart/cli --watch          # follow it live
+ * deno run -A jsr:@x/instance-chart/cli --json | jq .id  # for scripts
+ * deno run -A jsr:@x/instance-chart/cli announce --port 8042
+ * deno run -A jsr:@x/instance-chart/cli wait 3 --timeout 20
+ * deno run -A jsr:@x/instance-chart/cli doctor
  * ```
+ *
+ * `--help` shows every command and option, `COMMAND --help` one command's.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { type Chart, type Entry, openChart, toId } from "./chart.ts";
-import { DEFAULT_RAMPDOWN } from "./interval.ts";
-import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER, isUint64 } from "./wire.ts";
-import { maintain, sniff } from "./discovery.ts";
-import { DiscoveryError } from "./errors.ts";
+import meta from "../deno.json" with { type: "json" };
+import { type Chart, DiscoveryError, type Entry, maintain, sniff } from "../mod.ts";
+import { type Announcement, type Command, parseCommand, UsageError } from "./_cli_args.ts";
+import { openCliChart } from "./_cli_chart.ts";
+import { checkJson, diagnose, formatChecks } from "./_cli_doctor.ts";
+import {
+  changeJson,
+  clockTime,
+  collisionJson,
+  describeCollision,
+  describeData,
+  entryJson,
+  formatChange,
+  formatCollision,
+  formatTable,
+  wallClock,
+} from "./_cli_format.ts";
+import { type Sighting, Sightings } from "./_cli_sightings.ts";
+import { paintFor } from "./_cli_style.ts";
+import { GONE_MS, LiveView } from "./_cli_watch.ts";
 
-const USAGE = `Usage: instance-chart [options]
-
-Lists the instances of a service that announce themselves on this network
-(or on this machine), as a table of id, address, and ports or message.
-Listens without announcing, unless told to announce.
-
-Options:
-  --header N          application header (default ${DEFAULT_HEADER})
-  --discovery-port N  UDP port discovery runs on (default ${DEFAULT_DISCOVERY_PORT})
-  --duration S        seconds to listen before printing the chart (default 3)
-  --announce          announce this process too, with the --port ports
-  --port P            a service port to announce; repeat it for several
-  --id N              the id to announce with (default: a random one)
-  -h, --help          show this help
-
-Examples:
-  deno run -A jsr:@x/instance-chart/cli
-  deno run -A jsr:@x/instance-chart/cli --discovery-port 8888 --duration 10
-  deno run -A jsr:@x/instance-chart/cli --announce --port 8042 --port 8043`;
-
-/** Exit codes of {@linkcode main}. */
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
+/** The exit code of a second Ctrl-C, which does not wait for the chart to close. */
+const EXIT_FORCED = 130;
 
-class UsageError extends Error {}
+/** Chart events the CLI may fall behind by; it reads them as they come. */
+const EVENT_BUFFER = 65_536;
 
-function parseInteger(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, not '${text}'`);
-  }
-  return value;
+type ChartCommand = Extract<Command, { kind: "list" | "announce" | "wait" }>;
+
+/** Where a charting command shows each change as it happens. */
+interface ChangeOutput {
+  change(sighting: Sighting): void;
+  collision(entry: Entry, withUs: boolean, at: number): void;
+  close(): void;
 }
 
-function parseUint64(flag: string, text: string): bigint {
-  let value: bigint;
-  try {
-    value = BigInt(text);
-  } catch {
-    throw new UsageError(`--${flag} must be an unsigned 64-bit integer, not '${text}'`);
-  }
-  if (!isUint64(value)) {
-    throw new UsageError(`--${flag} must be an unsigned 64-bit integer, not '${text}'`);
-  }
-  return value;
+const encoder = new TextEncoder();
+
+function writeOut(text: string): void {
+  const bytes = encoder.encode(text);
+  for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
 }
 
-interface Options {
-  header: bigint;
-  discoveryPort: number;
-  duration: number;
-  announce: boolean;
-  ports: number[];
-  id: bigint;
+/** Prints a line of a stream of lines; throws `BrokenPipe` once the reader has gone. */
+function printLine(line: string): void {
+  writeOut(`${line}\n`);
 }
 
-function parseOptions(args: string[]): Options | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        header: { type: "string" },
-        "discovery-port": { type: "string" },
-        duration: { type: "string" },
-        announce: { type: "boolean" },
-        port: { type: "string", multiple: true },
-        id: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message.split("\n")[0]);
-  }
-  if (values.help) return "help";
-  const duration = Number(values.duration ?? "3");
-  if (!Number.isFinite(duration) || duration <= 0) {
-    throw new UsageError(
-      `--duration must be a positive number of seconds, not '${values.duration}'`,
-    );
-  }
-  const ports = (values.port ?? []).map((port) => parseInteger("port", port, 1, 65535));
-  if (values.announce && ports.length === 0) {
-    throw new UsageError("--announce needs at least one --port");
-  }
-  if (!values.announce && (ports.length > 0 || values.id !== undefined)) {
-    throw new UsageError("--port and --id are for announcing: add --announce");
-  }
+/** Aborts on SIGINT or SIGTERM; a second one exits at once. */
+function interruption(): AbortSignal & Disposable {
+  const controller = new AbortController();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const onSignal = () => {
+    if (controller.signal.aborted) Deno.exit(EXIT_FORCED);
+    controller.abort();
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  return Object.assign(controller.signal, {
+    [Symbol.dispose]() {
+      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    },
+  });
+}
+
+function describeAnnouncement(announcement: Announcement): string {
+  return "ports" in announcement
+    ? `port(s) ${announcement.ports.join(", ")}`
+    : `msg ${JSON.stringify(announcement.msg)}`;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** The live view, on a terminal. */
+function liveOutput(command: ChartCommand, sightings: Sightings): ChangeOutput {
+  const { discoveryPort } = command.chart;
+  const title = command.kind === "announce"
+    ? `announcing id ${command.announcement.id} on discovery port ${discoveryPort}`
+    : `discovery port ${discoveryPort}`;
+  const view = new LiveView(
+    { write: writeOut, size: () => Deno.consoleSize() },
+    paintFor(true),
+    title,
+  );
+  const draw = () => {
+    const now = performance.now();
+    view.draw(sightings.recent(now - GONE_MS), now);
+  };
+  const onResize = () => {
+    view.resized();
+    draw();
+  };
+  // A second Ctrl-C exits at once: the cursor comes back all the same.
+  const onExit = () => view.close();
+  globalThis.addEventListener("unload", onExit);
+  // Redrawn every second, so that "last seen" counts up and marks fade.
+  const ticker = setInterval(draw, 1000);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGWINCH", onResize);
+  draw();
   return {
-    header: values.header === undefined ? DEFAULT_HEADER : parseUint64("header", values.header),
-    discoveryPort: values["discovery-port"] === undefined
-      ? DEFAULT_DISCOVERY_PORT
-      : parseInteger("discovery-port", values["discovery-port"], 1, 65535),
-    duration,
-    announce: values.announce ?? false,
-    ports,
-    id: values.id === undefined
-      ? crypto.getRandomValues(new BigUint64Array(1))[0]
-      : toId(parseUint64("id", values.id)),
+    change: draw,
+    collision(entry, withUs, at) {
+      view.notice(`${clockTime(wallClock(at))}  ${describeCollision(entry, withUs)}`);
+      draw();
+    },
+    close() {
+      clearInterval(ticker);
+      if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGWINCH", onResize);
+      globalThis.removeEventListener("unload", onExit);
+      draw();
+      view.close();
+    },
   };
 }
 
-function describeData(entry: Entry): string {
-  return "ports" in entry ? entry.ports.join(", ") : JSON.stringify(entry.msg);
+/** How a command shows changes: live, as lines, as JSON lines, or not at all. */
+function changeOutput(command: ChartCommand, sightings: Sightings): ChangeOutput {
+  const { watch, json } = command.output;
+  const none = () => {};
+  if (watch && json) {
+    return {
+      change: (sighting) => printLine(changeJson(sighting)),
+      collision: (entry, withUs, at) => printLine(collisionJson(entry, withUs, at)),
+      close: none,
+    };
+  }
+  if (watch && Deno.stdout.isTerminal()) return liveOutput(command, sightings);
+  if (watch) {
+    return {
+      change: (sighting) => printLine(formatChange(sighting)),
+      collision: (entry, withUs, at) => printLine(formatCollision(entry, withUs, at)),
+      close: none,
+    };
+  }
+  const collision = (entry: Entry, withUs: boolean) =>
+    console.error(`Collision: ${describeCollision(entry, withUs)}.`);
+  if (command.kind !== "announce") return { change: none, collision, close: none };
+  // Someone announcing until Ctrl-C wants to see who turns up meanwhile.
+  return {
+    change({ entry, change, previous, reason }) {
+      const where = `${entry.id} at ${entry.address}: ${describeData(entry)}`;
+      console.error(
+        change === "added"
+          ? `Found ${where}`
+          : change === "updated"
+          ? `Updated ${where} (was ${previous!.address}: ${describeData(previous!)})`
+          : `Lost ${where} (${reason})`,
+      );
+    },
+    collision,
+    close: none,
+  };
 }
 
-/**
- * Formats entries as an aligned table, sorted by address and then id.
- *
- * @param entries The entries.
- * @returns The table, one line per entry under a heading line.
- */
-export function formatTable(entries: readonly Entry[]): string {
-  const sorted = [...entries].sort((a, b) =>
-    a.address.localeCompare(b.address, "en", { numeric: true }) ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-  );
-  const hasPorts = sorted.some((entry) => "ports" in entry);
-  const hasMsg = sorted.some((entry) => !("ports" in entry));
-  const dataHeading = hasPorts && hasMsg ? "DATA" : hasMsg ? "MSG" : "PORTS";
-  const rows = [
-    ["ID", "ADDRESS", dataHeading],
-    ...sorted.map((entry) => [`${entry.id}`, entry.address, describeData(entry)]),
-  ];
-  const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows
-    .map((row) => `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`)
-    .join("\n");
-}
+/** Lists, announces or waits: the commands that chart and show what they chart. */
+async function runChart(command: ChartCommand): Promise<number> {
+  const announcement = command.kind === "list" ? undefined : command.announcement;
+  let chart: Chart<Entry>;
+  try {
+    chart = await openCliChart(command.chart, announcement);
+  } catch (error) {
+    if (!(error instanceof DiscoveryError)) throw error;
+    console.error(`instance-chart: ${error.message}`);
+    return EXIT_FAILURE;
+  }
 
-async function reportNewcomers(chart: Chart<Entry>, signal: AbortSignal): Promise<void> {
-  for await (const event of chart.events({ signal })) {
-    if (event.type === "added") {
-      const { id, address } = event.entry;
-      console.error(`Found ${id} at ${address}: ${describeData(event.entry)}`);
+  using interrupted = interruption();
+  const limit = command.kind === "wait" ? command.timeout : command.duration;
+  const deadline = limit === undefined ? undefined : AbortSignal.timeout(limit * 1000);
+  const reached = new AbortController();
+  const stop = AbortSignal.any([interrupted, reached.signal, ...(deadline ? [deadline] : [])]);
+  const sightings = new Sightings();
+  const self = announcement ? 1 : 0;
+  const enough = () =>
+    command.kind === "wait" && sightings.charted().length + self >= command.count;
+  const output = changeOutput(command, sightings);
+  const started = performance.now();
+  if (announcement) {
+    console.error(`Announcing id ${announcement.id} with ${describeAnnouncement(announcement)}.`);
+  }
+  // Subscribed before discovery starts, so that no change is missed.
+  const events = chart.events({ bufferSize: EVENT_BUFFER });
+  let failure: Error | undefined;
+  const following = (async () => {
+    try {
+      for await (const event of events) {
+        if (event.type === "collision") {
+          output.collision(event.entry, event.withUs, performance.now());
+          continue;
+        }
+        output.change(sightings.record(event, performance.now()));
+        if (enough()) reached.abort();
+      }
+    } catch (error) {
+      failure = error as Error;
+      reached.abort();
+    }
+  })();
+  if (enough()) reached.abort();
+  try {
+    await (announcement ? maintain : sniff)(chart, { signal: stop });
+  } finally {
+    // Closing the chart ends the event loop once it has read every event.
+    await chart.close();
+    await following;
+    output.close();
+  }
+  // The reader of a stream of changes has gone, as `--watch --json | head -1` does.
+  if (failure instanceof Deno.errors.BrokenPipe) return EXIT_OK;
+  if (failure) {
+    console.error(`instance-chart: ${failure.message}`);
+    return EXIT_FAILURE;
+  }
+
+  const elapsed = performance.now() - started;
+  const charted = sightings.charted();
+  const where = `discovery port ${command.chart.discoveryPort}`;
+  if (command.kind === "wait" && !reached.signal.aborted) {
+    const ids = charted.map((s) => `${s.entry.id}`).join(", ");
+    const why = interrupted.aborted ? "interrupted" : `timed out after ${command.timeout} s`;
+    console.error(
+      `instance-chart wait: ${why} with ${charted.length + self} of ${command.count} ` +
+        `instance(s) charted${self ? " (counting this one)" : ""} on ${where}` +
+        (ids ? `: ${ids}` : ""),
+    );
+    return EXIT_FAILURE;
+  }
+  if (!command.output.watch) {
+    if (command.output.json) {
+      for (const sighting of charted) console.log(entryJson(sighting));
+    } else if (charted.length > 0) {
+      console.log(formatTable(charted));
     }
   }
+  const within = deadline?.aborted && limit !== undefined ? `${limit} s` : seconds(elapsed);
+  console.error(
+    command.kind === "wait"
+      ? `${charted.length + self} instance(s) charted on ${where} after ${seconds(elapsed)}.`
+      : command.kind === "announce"
+      ? `Stopped announcing id ${command.announcement.id} after ${within}; ` +
+        `${charted.length} instance(s) charted.`
+      : charted.length === 0
+      ? `No instances heard on ${where} within ${within}.`
+      : `${charted.length} instance(s) heard on ${where} within ${within}.`,
+  );
+  return EXIT_OK;
+}
+
+async function runDoctor(command: Extract<Command, { kind: "doctor" }>): Promise<number> {
+  const checks = await diagnose(command.chart, command.duration);
+  if (command.json) {
+    for (const check of checks) console.log(checkJson(check));
+  } else {
+    const paint = paintFor(Deno.stdout.isTerminal());
+    console.log(formatChecks(checks, command.chart, paint).join("\n"));
+  }
+  return checks.some((check) => check.status === "fail") ? EXIT_FAILURE : EXIT_OK;
 }
 
 /**
  * Runs the command line.
  *
  * @param args The arguments, without the program's name.
- * @returns The exit code: 0 done, 1 discovery failed, 2 bad arguments.
+ * @returns The exit code: 0 done, 1 failed (the discovery port cannot be
+ *   bound, `wait` timed out, `doctor` found a problem), 2 bad arguments.
  *
  * @example Print the chart of the default discovery port
  * ```ts ignore
@@ -174,62 +295,27 @@ async function reportNewcomers(chart: Chart<Entry>, signal: AbortSignal): Promis
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  let options: Options | "help";
+  let command: Command;
   try {
-    options = parseOptions(args);
+    command = parseCommand(args);
   } catch (error) {
-    if (!(error instanceof UsageError || error instanceof RangeError)) throw error;
-    console.error(`instance-chart: ${error.message} (see --help)`);
+    if (!(error instanceof UsageError)) throw error;
+    const who = error.command ? `instance-chart ${error.command}` : "instance-chart";
+    const help = error.command ? `${error.command} --help` : "--help";
+    console.error(`${who}: ${error.message} (see ${help})`);
     return EXIT_USAGE;
   }
-  if (options === "help") {
-    console.log(USAGE);
-    return EXIT_OK;
-  }
-
-  let chart: Chart<Entry>;
-  try {
-    chart = await openChart({
-      id: options.id,
-      header: options.header,
-      discoveryPort: options.discoveryPort,
-      ...(options.announce ? { ports: options.ports } : {}),
-      layout: { kind: "any" },
-      rampdown: { ...DEFAULT_RAMPDOWN },
-      localDiscovery: true,
-      transport: "auto",
-    });
-  } catch (error) {
-    if (!(error instanceof DiscoveryError)) throw error;
-    console.error(`instance-chart: ${error.message}`);
-    return EXIT_FAILURE;
-  }
-
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  try {
-    const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(options.duration * 1000)]);
-    if (options.announce) {
-      // Someone announcing until Ctrl-C wants to see who turns up meanwhile.
-      console.error(`Announcing id ${chart.ourId} with port(s) ${options.ports.join(", ")}.`);
-      reportNewcomers(chart, signal);
-    }
-    await (options.announce ? maintain : sniff)(chart, { signal });
-    const entries = chart.entries();
-    const where = `discovery port ${options.discoveryPort}`;
-    if (entries.length === 0) {
-      console.error(`No instances heard on ${where} within ${options.duration} s.`);
-    } else {
-      console.log(formatTable(entries));
-      console.error(
-        `${entries.length} instance(s) heard on ${where} within ${options.duration} s.`,
-      );
-    }
-    return EXIT_OK;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    await chart.close();
+  switch (command.kind) {
+    case "help":
+      console.log(command.text);
+      return EXIT_OK;
+    case "version":
+      console.log(`instance-chart ${meta.version}`);
+      return EXIT_OK;
+    case "doctor":
+      return await runDoctor(command);
+    default:
+      return await runChart(command);
   }
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 
 /** An IPv4 interface. */
@@ -21,6 +21,8 @@ export interface NetInterface {
   up: boolean;
   /** Whether it can multicast. */
   multicast: boolean;
+  /** Whether `up` and `multicast` come from the kernel, rather than assumed. */
+  flagsKnown: boolean;
 }
 
 /** Which interfaces discovery uses. */
@@ -50,18 +52,19 @@ const IFF_MULTICAST = 0x1000;
 
 /**
  * Lists this machine's IPv4 interfaces with their state. Where the kernel's
- * flags cannot be read (outside Linux), interfaces count as up and, but for
- * loopback, multicast-capable.
+ * flags cannot be read (outside Linux, or where `/sys` shows another network
+ * namespace), interfaces count as up and, but for loopback, multicast-capable.
  *
  * @returns The interfaces.
  * @throws {Error} Where listing interfaces is not permitted (Deno without `--allow-sys`).
  */
 export function listInterfaces(): NetInterface[] {
+  const allFlags = namespaceFlags();
   const found: NetInterface[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
     for (const info of addresses ?? []) {
       if (info.family !== "IPv4") continue;
-      const flags = readFlags(name);
+      const flags = allFlags?.get(name);
       const loopback = flags === undefined ? info.internal : (flags & IFF_LOOPBACK) !== 0;
       found.push({
         name,
@@ -70,15 +73,29 @@ export function listInterfaces(): NetInterface[] {
         loopback,
         up: flags === undefined ? true : (flags & IFF_UP) !== 0,
         multicast: flags === undefined ? !loopback : (flags & IFF_MULTICAST) !== 0,
+        flagsKnown: flags !== undefined,
       });
     }
   }
   return found;
 }
 
-function readFlags(name: string): number | undefined {
+/**
+ * The kernel's flags of each interface, from `/sys/class/net`, when `/sys`
+ * shows this process's network namespace: a process moved into another one
+ * (a test lab, a container without its own `/sys`) sees the interfaces of
+ * the namespace `/sys` was mounted in, which `/proc/self/net/dev` tells apart.
+ */
+function namespaceFlags(): Map<string, number> | undefined {
   try {
-    return Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8").trim(), 16);
+    const ours = readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2)
+      .map((line) => line.split(":")[0].trim()).filter(Boolean).sort();
+    const shown = readdirSync("/sys/class/net").sort();
+    if (ours.join() !== shown.join()) return undefined;
+    return new Map(ours.map((name) => [
+      name,
+      Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8").trim(), 16),
+    ]));
   } catch {
     return undefined;
   }

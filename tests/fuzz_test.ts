@@ -4,21 +4,12 @@ import dgram from "node:dgram";
 import { ChartBuilder, DEFAULT_HEADER, foundEveryone, maintain, MULTICAST_GROUP } from "../mod.ts";
 import { decodeAnnouncement } from "../src/wire.ts";
 import { freshPort, record, until } from "./_charts.ts";
+import { seededRandom } from "./_random.ts";
 
 /** `deno task fuzz` runs the full campaign: 100,000 datagrams at each chart instead of 10,000. */
 const DATAGRAMS = Deno.env.get("INSTANCE_CHART_FUZZ") === "full" ? 100_000 : 10_000;
 const DEADLINE = 120_000;
 const FAST = { min: 50, max: 200, rampdown: 500 };
-
-/** A seeded pseudo-random generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mutates a datagram: flips bits, truncates, extends, or replaces its tail with garbage. */
 function mutate(original: Uint8Array, next: () => number): Uint8Array {
@@ -78,7 +69,7 @@ for (const keyed of [false, true]) {
       const seen = record(target.events());
       (globalThis as { gc?: () => void }).gc?.();
       const heapBefore = Deno.memoryUsage().heapUsed;
-      const next = random(keyed ? 7 : 11);
+      const next = seededRandom(keyed ? 7 : 11);
       const start = target.counters.received;
       let sent = 0;
       while (sent < DATAGRAMS) {

@@ -9,6 +9,7 @@ const lo: NetInterface = {
   loopback: true,
   up: true,
   multicast: false,
+  flagsKnown: true,
 };
 const eth0: NetInterface = {
   name: "eth0",
@@ -17,6 +18,7 @@ const eth0: NetInterface = {
   loopback: false,
   up: true,
   multicast: true,
+  flagsKnown: true,
 };
 const docker0: NetInterface = {
   ...eth0,

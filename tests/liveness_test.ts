@@ -16,6 +16,7 @@ import {
 import { nodeTransport } from "../src/transport_node.ts";
 import { encodeAnnouncement } from "../src/wire.ts";
 import { collect, freshPort, record, until } from "./_charts.ts";
+import { seededRandom } from "./_random.ts";
 
 const DEADLINE = 20_000;
 const deadline = () => AbortSignal.timeout(DEADLINE);
@@ -27,16 +28,6 @@ const SLACK = 1_000;
 function fastChart(id: number, discoveryPort: number, transport: Transport | "auto" = "auto") {
   return new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
     .localDiscovery(true).withRampdown(FAST).withTransport(transport).finish();
-}
-
-/** A seeded pseudo-random generator (mulberry32), so that a run can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -51,7 +42,7 @@ class FaultyTransport implements Transport {
 
   constructor(loss: number, seed: number) {
     this.#loss = loss;
-    this.#random = random(seed);
+    this.#random = seededRandom(seed);
   }
 
   async open(options: Parameters<Transport["open"]>[0]) {

@@ -13,6 +13,7 @@ import {
 import { Keyring } from "../src/keyring.ts";
 import { encodeAnnouncement } from "../src/wire.ts";
 import { freshPort, record, until } from "./_charts.ts";
+import { seededRandom } from "./_random.ts";
 
 const DEADLINE = 30_000;
 const deadline = () => AbortSignal.timeout(DEADLINE);
@@ -76,16 +77,6 @@ function liveHeap(): number {
   return Deno.memoryUsage().heapUsed;
 }
 
-/** A seeded pseudo-random generator (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("charts with a key find each other and never chart an instance without it", async () => {
   const discoveryPort = freshPort();
   await using a = await keyedChart(1, discoveryPort);
@@ -121,7 +112,7 @@ Deno.test("10,000 forged, bit-flipped, wrong-key and replayed datagrams are all 
   await until(() => tap.heard.some((data) => data[0] !== captured[0][0]), deadline());
   const goodbye = tap.heard.find((data) => data[0] !== captured[0][0] && data[8] === 2)!;
 
-  const next = random(42);
+  const next = seededRandom(42);
   const wrongKeyring = new Keyring([OTHER_KEY]);
   function* attack(): Generator<Uint8Array> {
     for (let i = 0; i < 10_000; i++) {

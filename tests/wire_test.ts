@@ -10,6 +10,7 @@ import {
   type Layout,
   MAX_DATAGRAM_SIZE,
 } from "../src/wire.ts";
+import { seededRandom } from "./_random.ts";
 
 const ONE_PORT: Layout = { kind: "ports", count: 1 };
 const THREE_PORTS: Layout = { kind: "ports", count: 3 };
@@ -472,23 +473,11 @@ Deno.test("encodeMsg gives the UTF-8 bytes of the JSON", () => {
 
 // --- Fuzzing ---
 
-/** A small seeded PRNG (mulberry32), so that a failure can be replayed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `deno task fuzz` runs the full campaign: 1,000,000 datagrams instead of 200,000. */
 const FUZZ_DATAGRAMS = Deno.env.get("INSTANCE_CHART_FUZZ") === "full" ? 1_000_000 : 200_000;
 
 Deno.test(`decode never throws and gives a known drop reason on ${FUZZ_DATAGRAMS} random datagrams`, () => {
-  const random = mulberry32(0x1c_2024);
+  const random = seededRandom(0x1c_2024);
   const int = (n: number) => Math.floor(random() * n);
   const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
   const msgs: unknown[] = [1, "x", [1, 2], { a: "é" }, null, { nested: { list: [true, 1e21] } }];

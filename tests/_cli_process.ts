@@ -1,0 +1,192 @@
+/**
+ * The CLI in a process of its own, for lab tests: run to its end, or read
+ * line by line while it runs.
+ *
+ * @module
+ */
+
+import "./_lab.ts";
+import type { LabHost } from "./_lab.ts";
+import { TextLineStream } from "./_lines.ts";
+
+/** The CLI's entry point. */
+export const CLI: string = new URL("../src/cli.ts", import.meta.url).pathname;
+
+/** How the CLI is started: as a user does, `deno run -A` without `--unstable-net`. */
+function command(args: string[], host?: LabHost): [string, string[]] {
+  const deno = ["deno", "run", "-A", CLI, ...args];
+  const [name, ...rest] = host ? ["ip", "netns", "exec", host.name, ...deno] : deno;
+  return [name, rest];
+}
+
+/** What a run of the CLI printed, and how it exited. */
+export interface CliRun {
+  /** The exit code. */
+  code: number;
+  /** Its standard output. */
+  stdout: string;
+  /** Its standard error. */
+  stderr: string;
+}
+
+/**
+ * Runs the CLI to its end.
+ *
+ * @param args The CLI's arguments.
+ * @param options The deadline that kills it, and the lab host to run it on.
+ * @returns What it printed, and its exit code.
+ */
+export async function runCli(
+  args: string[],
+  options: { signal: AbortSignal; host?: LabHost },
+): Promise<CliRun> {
+  const [name, rest] = command(args, options.host);
+  const { code, stdout, stderr } = await new Deno.Command(name, {
+    args: rest,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: options.signal,
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
+/** One output stream of a running process, collected line by line. */
+export class Lines {
+  /** The lines printed so far. */
+  readonly lines: string[] = [];
+  /** Settles when the stream ends. */
+  readonly done: Promise<void>;
+  readonly #name: string;
+  #ended = false;
+  #changed = Promise.withResolvers<void>();
+
+  /**
+   * Starts collecting a stream.
+   *
+   * @param name The stream, for failure messages.
+   * @param stream The stream.
+   */
+  constructor(name: string, stream: ReadableStream<Uint8Array>) {
+    this.#name = name;
+    this.done = this.#read(stream);
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+    try {
+      for await (const line of lines) {
+        this.lines.push(line);
+        this.#changed.resolve();
+        this.#changed = Promise.withResolvers();
+      }
+    } finally {
+      this.#ended = true;
+      this.#changed.resolve();
+    }
+  }
+
+  /**
+   * Waits until a line printed so far or later satisfies the condition.
+   *
+   * @param what The line, described for the failure message.
+   * @param matches The condition.
+   * @param signal Fails the wait when aborted.
+   * @returns The first line that satisfies the condition.
+   */
+  async line(
+    what: string,
+    matches: (line: string) => boolean,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const failure = (why: string) =>
+      new Error(
+        `${this.#name} ${why} without printing ${what}; it printed:\n${this.lines.join("\n")}`,
+      );
+    const { promise: aborted, reject } = Promise.withResolvers<never>();
+    aborted.catch(() => {});
+    const onAbort = () => reject(failure("reached the deadline"));
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      for (let i = 0;; i++) {
+        while (i === this.lines.length) {
+          if (this.#ended) throw failure("ended");
+          await Promise.race([this.#changed.promise, aborted]);
+        }
+        if (matches(this.lines[i])) return this.lines[i];
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/** The CLI running in a process of its own. */
+export class CliProcess implements AsyncDisposable {
+  /** Its standard output. */
+  readonly stdout: Lines;
+  /** Its standard error. */
+  readonly stderr: Lines;
+  readonly #child: Deno.ChildProcess;
+
+  /**
+   * Starts the CLI.
+   *
+   * @param args The CLI's arguments.
+   * @param host The lab host to run it on; this namespace when absent.
+   */
+  constructor(args: string[], host?: LabHost) {
+    const [name, rest] = command(args, host);
+    this.#child = new Deno.Command(name, {
+      args: rest,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.stdout = new Lines("the cli's stdout", this.#child.stdout);
+    this.stderr = new Lines("the cli's stderr", this.#child.stderr);
+  }
+
+  /**
+   * Sends it a signal.
+   *
+   * @param signal The signal, such as `"SIGINT"`.
+   */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
+  /**
+   * Waits for it to exit and finish its output.
+   *
+   * @param signal Fails the wait when aborted.
+   * @returns Its exit code.
+   */
+  async exit(signal: AbortSignal): Promise<number> {
+    const { promise: aborted, reject } = Promise.withResolvers<never>();
+    aborted.catch(() => {});
+    const onAbort = () => reject(new Error("the cli did not exit within the deadline"));
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const status = await Promise.race([this.#child.status, aborted]);
+      await Promise.all([this.stdout.done, this.stderr.done]);
+      return status.code;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Stops it if it still runs, and waits until it is gone. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // It has exited already.
+    }
+    await this.#child.status;
+    await Promise.all([this.stdout.done, this.stderr.done]);
+  }
+}

@@ -1,0 +1,123 @@
+import { LabNet, Peer } from "./_lab.ts";
+import assert from "node:assert/strict";
+import { Lines } from "./_cli_process.ts";
+
+const DEADLINE = 30_000;
+const ROOT = new URL("..", import.meta.url).pathname;
+const BUILT = `${ROOT}dist/npm`;
+
+/**
+ * A chart in a Node.js process, from the package `deno task build:node`
+ * builds: imported by its name from a node_modules folder, as a Node user
+ * does after `npx jsr add @x/instance-chart`. It prints `ready` with Node's
+ * version, then a JSON line per chart event, and closes its chart (saying
+ * goodbye) when its standard input ends.
+ */
+const NODE_PEER = `
+import { ChartBuilder, maintain } from "@x/instance-chart";
+
+const [id, port] = process.argv.slice(2);
+const chart = await new ChartBuilder()
+  .withId(BigInt(id))
+  .withServicePort(Number(port))
+  .withTransport("node")
+  .finish();
+const events = chart.events();
+const running = maintain(chart);
+console.log(JSON.stringify({ type: "ready", node: process.versions.node }));
+process.stdin.on("end", () => chart.close());
+process.stdin.resume();
+for await (const event of events) {
+  const { id, address, ports } = event.entry;
+  console.log(JSON.stringify({ type: event.type, id: \`\${id}\`, address, ports, reason: event.reason }));
+}
+await running;
+`;
+
+/** Builds the Node package, once for this file. */
+let built: Promise<void> | undefined;
+function buildForNode(): Promise<void> {
+  built ??= (async () => {
+    const { code, stderr } = await new Deno.Command("deno", {
+      args: ["task", "build:node"],
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, `deno task build:node failed:\n${new TextDecoder().decode(stderr)}`);
+  })();
+  return built;
+}
+
+/** A folder with the built package in node_modules and the Node peer beside it. */
+async function nodeProject(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "instance-chart-node-" });
+  await Deno.mkdir(`${dir}/node_modules/@x`, { recursive: true });
+  await Deno.symlink(BUILT, `${dir}/node_modules/@x/instance-chart`);
+  await Deno.writeTextFile(`${dir}/peer.mjs`, NODE_PEER);
+  return dir;
+}
+
+Deno.test("the node build is an ES module package with type declarations", async () => {
+  await buildForNode();
+  const pkg = JSON.parse(await Deno.readTextFile(`${BUILT}/package.json`));
+  assert.equal(pkg.type, "module");
+  assert.deepEqual(pkg.exports["."], {
+    types: "./mod.d.ts",
+    import: "./mod.js",
+    default: "./mod.js",
+  });
+  assert.match(await Deno.readTextFile(`${BUILT}/mod.d.ts`), /ChartBuilder/);
+  assert.ok((await Deno.stat(`${ROOT}dist/instance-chart.tgz`)).isFile);
+});
+
+Deno.test("a Node.js process discovers a Deno instance on another lab host and is discovered by it", async () => {
+  await buildForNode();
+  const dir = await nodeProject();
+  await using lab = await LabNet.create(2);
+  const [denoHost, nodeHost] = lab.hosts;
+  const signal = AbortSignal.timeout(DEADLINE);
+  await using deno = new Peer({ id: "1", ports: [9001], localDiscovery: false }, denoHost);
+  const node = new Deno.Command("ip", {
+    args: ["netns", "exec", nodeHost.name, "node", `${dir}/peer.mjs`, "2", "9002"],
+    cwd: dir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Lines("node's stdout", node.stdout);
+  const stderr = new Lines("node's stderr", node.stderr);
+  try {
+    const ready = JSON.parse(
+      await stdout.line("ready", (line) => line.includes('"ready"'), signal),
+    );
+    assert.ok(Number(ready.node.split(".")[0]) >= 20, `node ${ready.node}`);
+    const found = await stdout.line(
+      "the Deno instance",
+      (line) => line.includes('"added"'),
+      signal,
+    );
+    assert.deepEqual(JSON.parse(found), {
+      type: "added",
+      id: "1",
+      address: denoHost.address,
+      ports: [9001],
+    });
+    await deno.charts(["2"], signal);
+    assert.equal(deno.charted.get("2")?.address, nodeHost.address);
+    assert.deepEqual(deno.charted.get("2")?.ports, [9002]);
+    // Node's chart says goodbye when it closes.
+    await node.stdin.close();
+    assert.equal((await deno.removes("2", signal)).reason, "goodbye");
+    assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
+  } finally {
+    try {
+      node.kill("SIGKILL");
+    } catch {
+      // It has exited.
+    }
+    await node.status;
+    await Promise.all([stdout.done, stderr.done]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
