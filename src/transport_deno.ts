@@ -5,8 +5,23 @@
  */
 
 import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
+import { MAX_DATAGRAM_SIZE } from "./wire.ts";
 
 const MAX_BACKOFF = 1_000;
+/** One byte more than the largest datagram a chart reads, so that longer ones show as such. */
+const BUFFER_SIZE = MAX_DATAGRAM_SIZE + 1;
+
+/**
+ * The datagrams of a connection, received into one buffer that each datagram
+ * reuses: `DatagramConn`'s own iterator allocates a 64 KiB buffer for every
+ * datagram, which costs more than the datagram's handling.
+ */
+async function* datagrams(
+  conn: Deno.DatagramConn,
+): AsyncGenerator<[Uint8Array, Deno.Addr]> {
+  const buffer = new Uint8Array(BUFFER_SIZE);
+  while (true) yield await conn.receive(buffer);
+}
 
 /**
  * Opens sockets with `Deno.listenDatagram`; an async-iterator loop receives
@@ -35,7 +50,7 @@ function openSocket(options: SocketOptions): DatagramSocket {
     let backoff = 0;
     while (!closed) {
       try {
-        for await (const [data, from] of conn) {
+        for await (const [data, from] of datagrams(conn)) {
           backoff = 0;
           const { hostname, port } = from as Deno.NetAddr;
           options.onDatagram(data, hostname, port);

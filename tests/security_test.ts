@@ -270,9 +270,11 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
 
   const count = 2_000;
   const rate = 2_000;
-  // Read the chart's lines as they come: a full pipe would stall it.
-  const added = () => chart.lines.filter((line) => line.type === "added").length;
-  const charting = chart.until(() => added() >= count, deadline());
+  // Read the chart's lines as they come: a full pipe would stall it. A
+  // quarter of the attack is five times what the limit lets through: enough,
+  // where a loaded machine may drop some of it before the chart reads it.
+  const added = () => chart.lines.filter((line) => line.type === "added");
+  const charting = chart.until(() => added().length >= count / 4, deadline());
   const spoof = await new Deno.Command("ip", {
     args: [
       "netns",
@@ -293,7 +295,6 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
     stdout: "piped",
   }).output();
   assert.equal(spoof.code, 0);
-  // Every spoofed id was charted (the chart has room), each asked for an answer.
   await charting;
   const counters = await chart.close(deadline());
   await victim.stdin.close();
@@ -302,12 +303,15 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
   await victim.status;
   const { count: received, largest } = JSON.parse(output.trim().split("\n").at(-1)!);
 
-  // The per-source bucket: a burst of twice 50, then 50 per second, over the attack's second.
-  const seconds = count / rate + 1;
-  const allowed = 2 * 50 + 50 * seconds;
-  assert.ok(counters.replies <= allowed, `${counters.replies} answers`);
+  // The per-source bucket: a burst of twice 50, then 50 per second, over the
+  // time the chart took in the attack (from its first to its last newcomer).
+  const newcomers = added();
+  const seconds = (newcomers.at(-1)!.at! - newcomers[0].at!) / 1000;
+  const allowed = 2 * 50 + 50 * (seconds + 0.1);
+  assert.ok(counters.replies <= allowed, `${counters.replies} answers in ${seconds} s`);
   assert.ok(received <= counters.replies, `the victim got ${received}`);
   assert.ok(received > 0, "answers within the limit still go out");
   assert.ok(largest <= 18, `an answer of ${largest} bytes to an 18-byte trigger`);
-  assert.equal(counters.repliesSuppressed + counters.replies, count);
+  // Every newcomer asked for an answer: each was sent or suppressed.
+  assert.equal(counters.repliesSuppressed + counters.replies, added().length);
 });
