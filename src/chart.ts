@@ -404,6 +404,17 @@ const PROBE_EVERY = 0.04;
 const TOMBSTONE_TTLS = 10;
 /** How long it is remembered with keys, where replays are the threat: an hour. */
 const SIGNED_TOMBSTONE_TIME = 3_600_000;
+/** The most probes one sweep sends. */
+const PROBES_PER_SWEEP = 4;
+/** Per instance charted, the shortest interval a large chart ramps down from, in ms. */
+const CROWD_SPACING = 5;
+/**
+ * Slack on "it was listening when we announced", in ms. The estimate errs
+ * only towards answering: a newcomer's listening time is read when its
+ * datagram is handled, after transit and queueing, so it seems to have
+ * started later than it did; the margin covers rounding to milliseconds.
+ */
+const TRANSIT_MARGIN = 2;
 /** The most departed instances remembered at once. */
 const MAX_TOMBSTONES = 4_096;
 
@@ -460,6 +471,9 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   #sending = new Set<Promise<void>>();
   #mode: DiscoveryMode | undefined;
   #announced = false;
+  /** When this chart was in the group on its interfaces, and last multicast an announcement (monotonic ms). */
+  #openedAt = Infinity;
+  #lastAnnounced = -Infinity;
   #stopDiscovery: (() => void) | undefined;
   #announceTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
@@ -807,6 +821,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     } catch (error) {
       throw bindError(discoveryPort, error as Error & { code?: string });
     }
+    this.#openedAt = performance.now();
     if (this.#links.all.length === 0) {
       onError(
         new DiscoveryError(
@@ -843,11 +858,20 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   #announce(start: number): void {
     this.#announced = true;
     for (const link of this.#links!.all) this.#announceOn(link);
-    const delay = nextInterval(this.#config.rampdown, performance.now() - start, Math.random());
+    const { rampdown } = this.#config;
+    // A large chart slows its ramp, so that N instances do not send N² datagrams
+    // ten times a second: never beyond the longest interval its ttl covers.
+    const crowded = Math.min(rampdown.max, this.size * CROWD_SPACING);
+    const delay = nextInterval(
+      { ...rampdown, min: Math.max(rampdown.min, crowded) },
+      performance.now() - start,
+      Math.random(),
+    );
     this.#announceTimer = setTimeout(() => this.#announce(start), delay);
   }
 
   #announceOn(link: Link): void {
+    this.#lastAnnounced = performance.now();
     this.#counters.announcements++;
     this.#send(link, this.#datagram({}), MULTICAST_GROUP, this.discoveryPort);
   }
@@ -878,6 +902,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       ttl: this.ttl,
       incarnation: this.#incarnation,
       seq: this.#seq,
+      listening: Math.min(0xffff_ffff, Math.max(0, Math.floor(performance.now() - this.#openedAt))),
       signerId: keyring?.signerId,
     });
     keyring?.sign(datagram);
@@ -1010,7 +1035,10 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
     // Answer before telling subscribers, so that a caller that closes the
     // chart on the news does not swallow the answer.
-    if (this.#mode === "maintain" && !announcement.reply && (isNew || announcement.probe)) {
+    if (
+      this.#mode === "maintain" && !announcement.reply &&
+      (announcement.probe || (isNew && !this.#heardUs(announcement, now)))
+    ) {
       this.#reply(announcement, hostname, port, size, now);
     }
 
@@ -1073,6 +1101,18 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
     this.#unicast(reply, hostname, port);
     this.#counters.replies++;
+  }
+
+  /**
+   * Whether a newcomer has surely heard our last announcement: it was already
+   * listening when that went out. Then an answer would tell it nothing (when
+   * instances start together, it would double the datagrams). A Rust peer
+   * says nothing of the kind and is always answered.
+   */
+  #heardUs(announcement: Announcement, now: number): boolean {
+    if (announcement.listening === undefined) return false;
+    const listeningSince = now - announcement.listening;
+    return this.#lastAnnounced > listeningSince + TRANSIT_MARGIN;
   }
 
   /**
@@ -1161,22 +1201,29 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   /** Removes instances quiet past their time-to-live; probes those going quiet. */
   #sweep(): void {
     const now = performance.now();
+    const quiet: Array<PeerState<E>> = [];
     for (const [id, peer] of this.#peers) {
-      const quiet = now - peer.heardAt;
-      if (quiet > peer.ttl) {
+      const silence = now - peer.heardAt;
+      if (silence > peer.ttl) {
         if (peer.incarnation !== undefined) {
           this.#bury(id, { incarnation: peer.incarnation, seq: peer.seq, final: false }, peer.ttl);
         }
         this.#remove(id, peer, "expired");
       } else if (
         this.#mode === "maintain" && peer.incarnation !== undefined &&
-        quiet > PROBE_AFTER * peer.ttl && now - peer.probedAt > PROBE_EVERY * peer.ttl
+        silence > PROBE_AFTER * peer.ttl && now - peer.probedAt > PROBE_EVERY * peer.ttl
       ) {
-        // Lost announcements should not make a live instance flap: ask it.
-        peer.probedAt = now;
-        if (this.#unicast(this.#datagram({ probe: true }), peer.entry.address, peer.port)) {
-          this.#counters.probes++;
-        }
+        quiet.push(peer);
+      }
+    }
+    // Lost announcements should not make a live instance flap: ask it. But an
+    // overloaded chart, which misses many, must not add a storm of probes to
+    // the load: the quietest few each round.
+    quiet.sort((a, b) => a.heardAt - b.heardAt);
+    for (const peer of quiet.slice(0, PROBES_PER_SWEEP)) {
+      peer.probedAt = now;
+      if (this.#unicast(this.#datagram({ probe: true }), peer.entry.address, peer.port)) {
+        this.#counters.probes++;
       }
     }
   }

@@ -18,7 +18,8 @@
  *
  * The fields: 1 the custom message (UTF-8 JSON), 2 the time-to-live in
  * milliseconds (u32), 3 the sender's incarnation (u64), 4 its sequence number
- * (u32, one more for every datagram it sends), 5 the signature of charts with
+ * (u32, one more for every datagram it sends), 6 how long the sender has
+ * been listening, in milliseconds (u32), 5 the signature of charts with
  * keys (a 4-byte key id and a 16-byte HMAC-SHA-256 tag over every byte before
  * the tag), always last. Fields of unknown types are skipped, so newer
  * versions can add fields.
@@ -64,6 +65,7 @@ const FIELD_MSG = 1;
 const FIELD_TTL = 2;
 const FIELD_INCARNATION = 3;
 const FIELD_SEQ = 4;
+const FIELD_LISTENING = 6;
 const FIELD_SIGNATURE = 5;
 const SIGNATURE_VALUE_SIZE = 20;
 const UINT32_MAX = 0xffff_ffff;
@@ -102,6 +104,8 @@ export interface Announcement {
   incarnation?: bigint;
   /** The sender's sequence number, one more for every datagram it sends. */
   seq?: number;
+  /** How long the sender has been listening, in milliseconds: what it may have heard. */
+  listening?: number;
   /**
    * For encoding: the id of the key that will sign the datagram; the
    * signature field is written last, with its tag left empty for the keyring.
@@ -191,6 +195,9 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
     fields.push([FIELD_INCARNATION, bytes]);
   }
   if (seq !== undefined) fields.push([FIELD_SEQ, uint32Bytes(seq, "seq")]);
+  if (announcement.listening !== undefined) {
+    fields.push([FIELD_LISTENING, uint32Bytes(announcement.listening, "listening")]);
+  }
   if (announcement.signerId !== undefined) {
     const value = new Uint8Array(SIGNATURE_VALUE_SIZE);
     value.set(announcement.signerId.subarray(0, 4));
@@ -365,6 +372,7 @@ interface Extension {
   ttl?: number;
   incarnation?: bigint;
   seq?: number;
+  listening?: number;
 }
 
 /** Copies an extension's flags and fields into an announcement. */
@@ -376,6 +384,7 @@ function withExtension(announcement: Announcement, extension?: Extension): Annou
   if (extension.ttl !== undefined) announcement.ttl = extension.ttl;
   if (extension.incarnation !== undefined) announcement.incarnation = extension.incarnation;
   if (extension.seq !== undefined) announcement.seq = extension.seq;
+  if (extension.listening !== undefined) announcement.listening = extension.listening;
   return announcement;
 }
 
@@ -405,8 +414,8 @@ function parseExtension(
     if (type === FIELD_MSG) {
       if (extension.msg !== undefined) return "bad-extension";
       extension.msg = bytes.subarray(valueStart, valueStart + length);
-    } else if (type === FIELD_TTL || type === FIELD_SEQ) {
-      const key = type === FIELD_TTL ? "ttl" : "seq";
+    } else if (type === FIELD_TTL || type === FIELD_SEQ || type === FIELD_LISTENING) {
+      const key = type === FIELD_TTL ? "ttl" : type === FIELD_SEQ ? "seq" : "listening";
       if (length !== 4 || extension[key] !== undefined) return "bad-extension";
       extension[key] = view.getUint32(valueStart, true);
     } else if (type === FIELD_INCARNATION) {

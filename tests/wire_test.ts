@@ -685,3 +685,15 @@ Deno.test("encode rejects a ttl or seq beyond u32 and an incarnation beyond u64"
   assert.throws(() => encodeAnnouncement({ ...base, seq: -1 }), RangeError);
   assert.throws(() => encodeAnnouncement({ ...base, incarnation: 1n << 64n }), RangeError);
 });
+
+Deno.test("how long the sender has listened round-trips in field 6", () => {
+  const datagram = encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    listening: 70_000,
+  });
+  assert.equal(datagram.toHex(), RUST_ANNOUNCEMENT + "69630100" + "060400701101" + "00");
+  assert.equal(decoded(datagram, ONE_PORT).listening, 70_000);
+});
