@@ -130,11 +130,11 @@ const JSON_HELP = `JSON lines (--json) have these fields:
   ports      its service ports (port announcements), or
   msg        its custom message (custom-message announcements)
   firstSeen  when this command first charted it (ISO 8601, UTC)
-  lastSeen   when it last showed a change (the chart reports changes, not
-             every announcement)
+  lastSeen   when it was last heard (ISO 8601, UTC)
   time       (changes) when the change happened
   previous   ("updated") the instance before: { address, ports or msg }
-  reason     ("removed") why it left: "goodbye", "expired" or "forgotten"
+  reason     ("removed") why it left: "goodbye", "expired", "forgotten" or
+             "evicted"
   withUs     ("collision") whether the other instance announces our own id`;
 
 const EXIT_HELP = `Exit codes: 0 done, 1 failed (discovery port, wait's timeout, doctor's

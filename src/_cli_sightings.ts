@@ -20,7 +20,7 @@ export interface Sighting {
   readonly entry: Entry;
   /** When it was first charted. */
   readonly firstSeen: number;
-  /** When it last showed a change: charted, or a new address or new data. */
+  /** When it was last heard, or showed a change if the chart cannot say. */
   readonly lastSeen: number;
   /** Its last change. */
   readonly change: Change;
@@ -41,6 +41,25 @@ export function byAddress(a: Sighting, b: Sighting): number {
 /** The sightings of every instance the CLI has seen, charted or gone. */
 export class Sightings {
   #byId = new Map<bigint, Sighting>();
+  #lastHeard: ((id: bigint) => number | undefined) | undefined;
+
+  /**
+   * Creates an empty record.
+   *
+   * @param lastHeard When the chart last heard an instance (`chart.lastHeard`),
+   *   so that "last seen" counts every announcement, not only changes.
+   */
+  constructor(lastHeard?: (id: bigint) => number | undefined) {
+    this.#lastHeard = lastHeard;
+  }
+
+  #fresh(sighting: Sighting): Sighting {
+    if (sighting.change === "removed") return sighting;
+    const heard = this.#lastHeard?.(sighting.entry.id);
+    return heard !== undefined && heard > sighting.lastSeen
+      ? { ...sighting, lastSeen: heard }
+      : sighting;
+  }
 
   /**
    * Records a change to the chart.
@@ -82,7 +101,8 @@ export class Sightings {
    * @returns Their sightings.
    */
   charted(): Sighting[] {
-    return [...this.#byId.values()].filter((s) => s.change !== "removed").sort(byAddress);
+    return [...this.#byId.values()].filter((s) => s.change !== "removed").map((s) => this.#fresh(s))
+      .sort(byAddress);
   }
 
   /**
@@ -96,6 +116,6 @@ export class Sightings {
     for (const [id, sighting] of this.#byId) {
       if (sighting.change === "removed" && sighting.changedAt < goneSince) this.#byId.delete(id);
     }
-    return [...this.#byId.values()].sort(byAddress);
+    return [...this.#byId.values()].map((s) => this.#fresh(s)).sort(byAddress);
   }
 }

@@ -655,6 +655,18 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   /**
+   * Returns when an instance was last heard: any datagram of it, not only
+   * those that changed the chart.
+   *
+   * @param id The instance's id.
+   * @returns The time on the clock of `performance.now()`, or `undefined`
+   *   when it is not charted.
+   */
+  lastHeard(id: bigint | number): number | undefined {
+    return this.#peers.get(toId(id))?.heardAt;
+  }
+
+  /**
    * Changes this instance's service ports and announces them at once; peers
    * report the change as `"updated"`.
    *

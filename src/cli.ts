@@ -192,7 +192,7 @@ async function runChart(command: ChartCommand): Promise<number> {
   const deadline = limit === undefined ? undefined : AbortSignal.timeout(limit * 1000);
   const reached = new AbortController();
   const stop = AbortSignal.any([interrupted, reached.signal, ...(deadline ? [deadline] : [])]);
-  const sightings = new Sightings();
+  const sightings = new Sightings((id) => chart.lastHeard(id));
   const self = announcement ? 1 : 0;
   const enough = () =>
     command.kind === "wait" && sightings.charted().length + self >= command.count;

@@ -59,6 +59,19 @@ const IFF_MULTICAST = 0x1000;
  * @throws {Error} Where listing interfaces is not permitted (Deno without `--allow-sys`).
  */
 export function listInterfaces(): NetInterface[] {
+  // Every chart of a process rescans each second: they share one listing.
+  const now = performance.now();
+  if (cached && now - cached.at < LISTING_TTL) return cached.interfaces;
+  const interfaces = readInterfaces();
+  cached = { at: now, interfaces };
+  return interfaces;
+}
+
+/** How long one listing of the interfaces serves every chart of the process, in ms. */
+const LISTING_TTL = 250;
+let cached: { at: number; interfaces: NetInterface[] } | undefined;
+
+function readInterfaces(): NetInterface[] {
   const allFlags = namespaceFlags();
   const found: NetInterface[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {

@@ -1,0 +1,1023 @@
+/**
+ * The benchmark: how fast instances find each other, against the floor of
+ * raw sockets measured in the same run, what it costs, and how the Rust crate
+ * and the targets of issue 6 compare. Run it with `deno task bench`, which
+ * enters the lab first; `deno task bench --quick` runs a small version.
+ *
+ * Prints a Markdown report to stdout (progress goes to stderr) and writes it
+ * to tests/bench_results.md with a plot in tests/bench_plot.svg (a quick run
+ * writes files only when given `--out`).
+ *
+ * @module
+ */
+
+import "./_lab.ts";
+import dgram from "node:dgram";
+import { parseArgs } from "node:util";
+import {
+  ChartBuilder,
+  DEFAULT_HEADER,
+  DEFAULT_RAMPDOWN,
+  MULTICAST_GROUP,
+  type Rampdown,
+  sniff,
+} from "../mod.ts";
+import { encodeAnnouncement } from "../src/wire.ts";
+import { type LabHost, LabNet } from "./_lab.ts";
+import {
+  type Group,
+  type GroupOptions,
+  now,
+  openGroup,
+  sent,
+  sleep,
+  sumTotals,
+  type Totals,
+} from "./_bench_groups.ts";
+import { BenchPeer, closePeers } from "./_bench_remote.ts";
+import {
+  type CodecRow,
+  type CostRow,
+  formatBytes,
+  formatNumber,
+  type JoinPacketsRow,
+  type Machine,
+  renderMarkdown,
+  renderSvg,
+  type Report,
+  type Series,
+  type TimeRow,
+  type TrafficRow,
+} from "./_bench_report.ts";
+
+const USAGE = `Usage: deno task bench [--quick] [--out DIR] [--transport auto|deno|node]
+
+Measures discovery in the lab and prints a Markdown report.
+
+  --quick       a small run (3 trials, small N) for CI, in well under a minute
+  --out DIR     write bench_results.md and bench_plot.svg to DIR
+                (default: tests/ for a full run, nowhere for a quick run)
+  --transport   the charts' socket API (default: auto, which is "deno" here)
+`;
+
+/** The sizes and counts of one run. */
+interface Plan {
+  mode: "full" | "quick";
+  trials: number;
+  /** N for charts created together in this process. */
+  convergence: number[];
+  /** Processes on this host, one chart each. */
+  processes: number;
+  /** Lab hosts and charts on each, for convergence across hosts. */
+  labHosts: number;
+  labPerHost: number;
+  /** Running instances a newcomer joins. */
+  join: number[];
+  /** Lab hosts the running instances are spread over; the newcomer has one more. */
+  joinHosts: number;
+  /** Milliseconds between joins: the least, and a random spread on top. */
+  joinGap: [number, number];
+  /** Traffic and cost: instances over processes on this host, the ramp, the steady window. */
+  traffic: { processes: number; perProcess: number; rampdown: Rampdown; steady: number };
+  /** One chart fed by this many peers announcing once a second: warm-up and window. */
+  idle: { peers: number; warmup: number; window: number };
+  /** Entries fed to one chart to weigh them. */
+  entries: number;
+}
+
+const FULL: Plan = {
+  mode: "full",
+  trials: 10,
+  convergence: [2, 10, 50, 200],
+  processes: 50,
+  labHosts: 4,
+  labPerHost: 50,
+  join: [10, 50, 200],
+  joinHosts: 10,
+  joinGap: [100, 900],
+  traffic: { processes: 2, perProcess: 25, rampdown: { ...DEFAULT_RAMPDOWN }, steady: 5_000 },
+  idle: { peers: 200, warmup: 2_500, window: 5_000 },
+  entries: 10_000,
+};
+
+const QUICK: Plan = {
+  mode: "quick",
+  trials: 3,
+  convergence: [2, 10],
+  processes: 5,
+  labHosts: 2,
+  labPerHost: 5,
+  join: [10],
+  joinHosts: 3,
+  joinGap: [100, 200],
+  traffic: {
+    processes: 2,
+    perProcess: 10,
+    rampdown: { min: 100, max: 1_000, rampdown: 2_000 },
+    steady: 2_000,
+  },
+  idle: { peers: 200, warmup: 1_500, window: 2_000 },
+  entries: 1_000,
+};
+
+/** Running instances announce at the steady-state interval from the start. */
+const STEADY: Rampdown = { min: 1_000, max: 1_000, rampdown: 0 };
+const CHART_TIMEOUT = 10_000;
+const FLOOR_TIMEOUT = 5_000;
+/** A scenario stops after this many failed trials in a row, so that a run stays bounded. */
+const MAX_FAILURES_IN_A_ROW = 2;
+
+const RUST_CONVERGENCE: Record<number, string> = { 10: "1.5 ms", 50: "17 ms", 200: "200 ms" };
+const RUST_PROCESSES: Record<number, string> = { 10: "101 ms", 50: "125–139 ms" };
+const RUST_JOIN_HOST: Record<number, string> = {
+  10: "501 ms median",
+  50: "991 ms median",
+  200: "997 ms median",
+};
+const RUST_JOIN_LAB: Record<number, string> = { 10: "2.6–92 ms (10 hosts, 6 trials)" };
+const FLOOR_TARGET = "≤ 5× floor";
+const JOIN_TARGET = "≤ 10 ms median, ≤ 25 ms worst; " + FLOOR_TARGET;
+
+const log = (line: string) =>
+  console.error(`[bench ${(performance.now() / 1000).toFixed(1)} s] ${line}`);
+const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+let nextPort = 30_000;
+function freshPort(): number {
+  return nextPort++;
+}
+
+function range(n: number, first = 1): number[] {
+  return Array.from({ length: n }, (_, i) => first + i);
+}
+
+/** Where groups live: this process, or a benchmark peer (which has the same methods). */
+interface Site {
+  open(name: string, options: GroupOptions): Promise<void>;
+  start(name: string): Promise<number>;
+  complete(name: string): Promise<number>;
+  totals(name: string): Promise<Totals>;
+  knows(name: string, who: number, timeout: number): Promise<number>;
+  forget(name: string, who: number): Promise<void>;
+  close(name: string): Promise<void>;
+}
+
+class LocalSite implements Site {
+  #groups = new Map<string, Group>();
+  #get(name: string): Group {
+    const group = this.#groups.get(name);
+    if (!group) throw new Error(`no group ${name}`);
+    return group;
+  }
+  async open(name: string, options: GroupOptions): Promise<void> {
+    this.#groups.set(name, await openGroup(options));
+  }
+  start(name: string): Promise<number> {
+    return Promise.resolve(this.#get(name).start());
+  }
+  complete(name: string): Promise<number> {
+    return this.#get(name).complete;
+  }
+  totals(name: string): Promise<Totals> {
+    return Promise.resolve(this.#get(name).totals());
+  }
+  knows(name: string, who: number, timeout: number): Promise<number> {
+    return this.#get(name).knows(who, timeout);
+  }
+  forget(name: string, who: number): Promise<void> {
+    this.#get(name).forget(who);
+    return Promise.resolve();
+  }
+  async close(name: string): Promise<void> {
+    await this.#groups.get(name)?.close();
+    this.#groups.delete(name);
+  }
+}
+
+/** Some instances of a scenario, at one site. */
+interface Placement {
+  site: Site;
+  ids: number[];
+}
+
+type Kind = GroupOptions["kind"];
+
+async function totalsOf(placements: Placement[], name: string): Promise<Totals> {
+  return sumTotals(await Promise.all(placements.map(({ site }) => site.totals(name))));
+}
+
+/** Ids first..first+n-1 dealt round-robin over `sites`. */
+function deal(sites: Site[], n: number, first = 1): Placement[] {
+  const placements = sites.map((site) => ({ site, ids: [] as number[] }));
+  for (let i = 0; i < n; i++) placements[i % sites.length].ids.push(first + i);
+  return placements.filter((placement) => placement.ids.length > 0);
+}
+
+/** Closes a group at every site; says so when that is slow (a backlog of sends to flush). */
+async function closeGroups(placements: Placement[], name: string, kind: Kind): Promise<void> {
+  const start = now();
+  await Promise.all(placements.map(({ site }) => site.close(name)));
+  const seconds = (now() - start) / 1000;
+  if (seconds > 2) log(`  closing the ${kind} took ${seconds.toFixed(1)} s`);
+}
+
+function failedInARow(trials: number[]): boolean {
+  return trials.length >= MAX_FAILURES_IN_A_ROW &&
+    trials.slice(-MAX_FAILURES_IN_A_ROW).every((value) => !Number.isFinite(value));
+}
+
+/**
+ * One convergence trial: every instance opens, then all start; the time from
+ * the last start until the last instance is complete. Infinity on a timeout.
+ */
+async function convergenceTrial(
+  placements: Placement[],
+  kind: Kind,
+  transport: GroupOptions["transport"],
+): Promise<number> {
+  gc();
+  const discoveryPort = freshPort();
+  const name = `converge-${discoveryPort}`;
+  const expect = placements.reduce((n, placement) => n + placement.ids.length, 0);
+  const timeout = kind === "charts" ? CHART_TIMEOUT : FLOOR_TIMEOUT;
+  await Promise.all(
+    placements.map(({ site, ids }) =>
+      site.open(name, { kind, discoveryPort, ids, expect, timeout, transport })
+    ),
+  );
+  try {
+    const starts = await Promise.all(placements.map(({ site }) => site.start(name)));
+    const completes = await Promise.all(placements.map(({ site }) => site.complete(name)));
+    return Math.max(...completes) - Math.max(...starts);
+  } catch (error) {
+    log(`  ${kind} trial failed: ${(error as Error).message}`);
+    return Infinity;
+  } finally {
+    await closeGroups(placements, name, kind);
+    await sleep(50);
+  }
+}
+
+/**
+ * Convergence trials of charts and of the floor, interleaved so that both
+ * meet the same conditions.
+ */
+async function convergence(
+  plan: Plan,
+  placements: Placement[],
+  transport: GroupOptions["transport"],
+): Promise<Pick<TimeRow, "trials" | "floor" | "planned" | "note">> {
+  const trials: number[] = [];
+  const floor: number[] = [];
+  for (let t = 0; t < plan.trials && !failedInARow(trials); t++) {
+    trials.push(await convergenceTrial(placements, "charts", transport));
+    floor.push(await convergenceTrial(placements, "floor", transport));
+  }
+  const note = trials.length < plan.trials
+    ? `stopped after ${MAX_FAILURES_IN_A_ROW} timeouts (${CHART_TIMEOUT / 1000} s) in a row`
+    : undefined;
+  return { trials, floor, planned: plan.trials, note };
+}
+
+interface JoinResult {
+  times: number[];
+  answers: number[];
+  sentByRunning: number[];
+  sentByNewcomer: number[];
+  received: number[];
+  note?: string;
+}
+
+/**
+ * Newcomers joining `running` instances in steady state, one per trial: the
+ * time from the newcomer's start until it knows every running instance, and
+ * what was sent and received from just before its start until every running
+ * instance knows it.
+ */
+async function join(
+  plan: Plan,
+  running: Placement[],
+  newcomerSite: Site,
+  kind: Kind,
+  transport: GroupOptions["transport"],
+): Promise<JoinResult> {
+  const discoveryPort = freshPort();
+  const name = `running-${discoveryPort}`;
+  const n = running.reduce((count, placement) => count + placement.ids.length, 0);
+  const result: JoinResult = {
+    times: [],
+    answers: [],
+    sentByRunning: [],
+    sentByNewcomer: [],
+    received: [],
+  };
+  await Promise.all(running.map(({ site, ids }) =>
+    site.open(name, {
+      kind,
+      discoveryPort,
+      ids,
+      // The floor's running instances only answer.
+      expect: kind === "charts" ? n : 0,
+      timeout: CHART_TIMEOUT,
+      rampdown: STEADY,
+      transport,
+      announce: false,
+    })
+  ));
+  try {
+    await Promise.all(running.map(({ site }) => site.start(name)));
+    try {
+      await Promise.all(running.map(({ site }) => site.complete(name)));
+    } catch (error) {
+      log(`  running ${kind} never converged: ${(error as Error).message}`);
+      result.note = `the ${n} running charts did not find each other within ` +
+        `${CHART_TIMEOUT / 1000} s, so there was no steady state to join`;
+      return result;
+    }
+    // Steady state: every chart complete, then quiet for more than one interval.
+    if (kind === "charts") await sleep(STEADY.max * 1.2);
+    for (let t = 0; t < plan.trials && !failedInARow(result.times); t++) {
+      await sleep(plan.joinGap[0] + Math.random() * plan.joinGap[1]);
+      gc();
+      const who = 100_000 + t;
+      const newcomer = `newcomer-${discoveryPort}-${t}`;
+      const timeout = kind === "charts" ? CHART_TIMEOUT : FLOOR_TIMEOUT;
+      await newcomerSite.open(newcomer, {
+        kind,
+        discoveryPort,
+        ids: [who],
+        expect: n + 1,
+        timeout,
+        transport,
+      });
+      try {
+        const before = await totalsOf(running, name);
+        const started = await newcomerSite.start(newcomer);
+        let time = Infinity;
+        try {
+          time = (await newcomerSite.complete(newcomer)) - started;
+        } catch (error) {
+          log(`  ${kind} join failed: ${(error as Error).message}`);
+        }
+        result.times.push(time);
+        await Promise.all(running.map(({ site }) => site.knows(name, who, timeout)))
+          .catch((error) => log(`  running ${kind} did not all learn of the newcomer: ${error}`));
+        const after = await totalsOf(running, name);
+        const ours = await newcomerSite.totals(newcomer);
+        result.answers.push(after.replies - before.replies);
+        result.sentByRunning.push(sent(after) - sent(before));
+        result.sentByNewcomer.push(sent(ours));
+        result.received.push(after.received - before.received + ours.received);
+      } finally {
+        await newcomerSite.close(newcomer);
+        await Promise.all(running.map(({ site }) => site.forget(name, who)));
+      }
+    }
+    if (result.times.length < plan.trials) {
+      result.note = `stopped after ${MAX_FAILURES_IN_A_ROW} failed joins in a row`;
+    }
+  } finally {
+    await closeGroups(running, name, kind);
+  }
+  return result;
+}
+
+/** One join row of the time table and of the packets table, with its floor. */
+async function joinRows(
+  plan: Plan,
+  scenario: string,
+  series: Series,
+  running: Placement[],
+  newcomerSite: Site,
+  transport: GroupOptions["transport"],
+  rust: string,
+): Promise<{ time: TimeRow; packets: JoinPacketsRow }> {
+  const n = running.reduce((count, placement) => count + placement.ids.length, 0);
+  const charts = await join(plan, running, newcomerSite, "charts", transport);
+  const floor = await join(plan, running, newcomerSite, "floor", transport);
+  return {
+    time: {
+      scenario,
+      n,
+      series,
+      trials: charts.times,
+      floor: floor.times,
+      planned: plan.trials,
+      note: charts.note,
+      rust,
+      target: JOIN_TARGET,
+    },
+    packets: {
+      scenario,
+      n,
+      answers: charts.answers,
+      sentByRunning: charts.sentByRunning,
+      sentByNewcomer: charts.sentByNewcomer,
+      received: charts.received,
+    },
+  };
+}
+
+async function startPeers(hosts: Array<LabHost | undefined>): Promise<BenchPeer[]> {
+  const peers = hosts.map((host) => new BenchPeer(host));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      Promise.all(peers.map((peer) => peer.ready())),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("benchmark peers did not start")), 120_000);
+      }),
+    ]);
+  } catch (error) {
+    await closePeers(peers);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return peers;
+}
+
+/** Announcements a chart sends over the ramp, by the ramp's formula (the Rust crate's too). */
+function rampAnnouncements(rampdown: Rampdown): number {
+  const { min, max, rampdown: length } = rampdown;
+  if (length <= 0 || max === min) return 1 + length / max;
+  return 1 + length / (max - min) * Math.log(max / min);
+}
+
+/** A socket in the group on a discovery port that counts the multicast datagrams and bytes. */
+async function openTap(discoveryPort: number) {
+  const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
+  await new Promise<void>((resolve) => socket.bind(discoveryPort, "0.0.0.0", resolve));
+  socket.addMembership(MULTICAST_GROUP);
+  const heard = { packets: 0, bytes: 0 };
+  socket.on("message", (data) => {
+    heard.packets++;
+    heard.bytes += data.byteLength;
+  });
+  return {
+    heard,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/**
+ * Instances spread over processes on this host, with the plan's ramp:
+ * traffic over the ramp and in steady state (sizes from a tap socket in the
+ * group, which hears every multicast datagram), CPU and memory per instance
+ * in steady state.
+ */
+async function trafficAndCost(
+  plan: Plan,
+  transport: GroupOptions["transport"],
+): Promise<{ traffic: TrafficRow[]; cost: CostRow[] }> {
+  const { processes, perProcess, rampdown, steady } = plan.traffic;
+  const n = processes * perProcess;
+  const discoveryPort = freshPort();
+  const name = `traffic-${discoveryPort}`;
+  const peers = await startPeers(Array.from({ length: processes }, () => undefined));
+  const tap = await openTap(discoveryPort);
+  const placements = deal(peers, n);
+  try {
+    const usage0 = await Promise.all(peers.map((peer) => peer.usage(true)));
+    await Promise.all(placements.map(({ site, ids }) =>
+      site.open(name, {
+        kind: "charts",
+        discoveryPort,
+        ids,
+        expect: 0,
+        timeout: CHART_TIMEOUT,
+        rampdown,
+        transport,
+      })
+    ));
+    const mark = async () => ({
+      totals: await totalsOf(placements, name),
+      heard: { ...tap.heard },
+      at: now(),
+    });
+    const window = async (
+      from: Awaited<ReturnType<typeof mark>>,
+      phase: string,
+      reference: string,
+    ): Promise<TrafficRow> => {
+      const to = await mark();
+      const seconds = (to.at - from.at) / 1000;
+      const packets = to.heard.packets - from.heard.packets;
+      const bytes = to.heard.bytes - from.heard.bytes;
+      const announcementSize = packets ? bytes / packets : 0;
+      const unicast = to.totals.replies + to.totals.probes - from.totals.replies -
+        from.totals.probes;
+      const received = to.totals.received - from.totals.received;
+      const perInstance = (value: number) => value / n / seconds;
+      return {
+        phase,
+        n,
+        packetsSent: perInstance(sent(to.totals) - sent(from.totals)),
+        bytesSent: perInstance(bytes + unicast * announcementSize),
+        packetsReceived: perInstance(received),
+        bytesReceived: perInstance(received * announcementSize),
+        // Every multicast datagram reaches every instance's discovery socket.
+        delivered: received / (packets * n + unicast),
+        reference,
+      };
+    };
+    let from = await mark();
+    await Promise.all(placements.map(({ site }) => site.start(name)));
+    await sleep(rampdown.rampdown);
+    const ramp = await window(
+      from,
+      `first ${rampdown.rampdown / 1000} s (ramp)`,
+      `the Rust crate (same ramp): ${
+        formatNumber(rampAnnouncements(rampdown) / (rampdown.rampdown / 1000))
+      } announcements/s`,
+    );
+    // Past the ramp and its last interval, every instance announces once a second.
+    await sleep(rampdown.max * 1.2);
+    const usage1 = await Promise.all(peers.map((peer) => peer.usage(true)));
+    from = await mark();
+    await sleep(steady);
+    const steadyRow = await window(
+      from,
+      `steady state (${steady / 1000} s)`,
+      "target ≤ 1 announcement/s (the Rust crate: 1/s)",
+    );
+    const usage2 = await Promise.all(peers.map((peer) => peer.usage(false)));
+    const usage3 = await Promise.all(peers.map((peer) => peer.usage(true)));
+    const cores = usage2.reduce(
+      (sum, u, i) => sum + (u.cpu - usage1[i].cpu) / 1000 / (u.at - usage1[i].at),
+      0,
+    );
+    const memory = (key: "heap" | "rss") =>
+      usage3.reduce((sum, u, i) => sum + u[key] - usage0[i][key], 0) / n;
+    const where = `N = ${n} (${processes} processes × ${perProcess}), steady state`;
+    return {
+      traffic: [ramp, steadyRow],
+      cost: [
+        {
+          measure: `CPU per instance, ${where}`,
+          value: `${formatNumber(100 * cores / n)} % of one core`,
+          target: "—",
+        },
+        {
+          measure: `CPU of all ${n} instances`,
+          value: `${formatNumber(100 * cores)} % of one core`,
+          target: "—",
+        },
+        { measure: `Heap per instance, ${where}`, value: formatBytes(memory("heap")), target: "—" },
+        { measure: `RSS per instance, ${where}`, value: formatBytes(memory("rss")), target: "—" },
+      ],
+    };
+  } finally {
+    await Promise.all(placements.map(({ site }) => site.close(name)));
+    await tap.close();
+    await closePeers(peers);
+  }
+}
+
+/**
+ * What one instance costs to keep a chart of many peers in steady state: a
+ * chart (or, for the floor, a raw socket) alone in a process, fed by this
+ * process with announcements of distinct peers, each once a second, with a
+ * time-to-live and sequence numbers as charts send them. The CPU is in cores
+ * (1 = one core busy); memory is what the process grew by (after a full GC)
+ * for the chart alone, and for each of the second half of the peers.
+ */
+async function idleInstance(
+  plan: Plan,
+  kind: Kind,
+  transport: GroupOptions["transport"],
+): Promise<{ cores: number; heap: number; rss: number; heapPerPeer: number }> {
+  const { peers: count, warmup, window } = plan.idle;
+  const discoveryPort = freshPort();
+  const name = `idle-${discoveryPort}`;
+  const [peer] = await startPeers([undefined]);
+  const feeder = dgram.createSocket({ type: "udp4" });
+  await new Promise<void>((resolve) => feeder.bind(0, "0.0.0.0", resolve));
+  feeder.setMulticastLoopback(true);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  try {
+    const empty = await peer.usage(true);
+    await peer.open(name, {
+      kind,
+      discoveryPort,
+      ids: [1],
+      expect: 0,
+      timeout: CHART_TIMEOUT,
+      rampdown: STEADY,
+      transport,
+      announce: false,
+    });
+    await peer.start(name);
+    await sleep(500);
+    const alone = await peer.usage(true);
+    // Ten rounds a second, each with a tenth of the active peers: half of
+    // them first, so that the memory of the second half is free of one-off
+    // costs (compiled code, first allocations) that the first half pays.
+    let active = count / 2;
+    let round = 0;
+    timer = setInterval(() => {
+      const seq = Math.floor(round / 10) + 1;
+      for (let i = round % 10; i < active; i += 10) {
+        const id = 2 + i;
+        const datagram = encodeAnnouncement({
+          header: DEFAULT_HEADER,
+          id: BigInt(id),
+          ports: [9000 + id],
+          reply: false,
+          ttl: 3 * STEADY.max,
+          incarnation: BigInt(id),
+          seq,
+        });
+        feeder.send(datagram, discoveryPort, MULTICAST_GROUP);
+      }
+      round++;
+    }, 100);
+    await sleep(warmup);
+    await peer.knows(name, active + 1, 5_000);
+    const half = await peer.usage(true);
+    active = count;
+    await sleep(warmup);
+    await peer.knows(name, count + 1, 5_000);
+    const before = await peer.usage(true);
+    await sleep(window);
+    const after = await peer.usage(false);
+    return {
+      cores: (after.cpu - before.cpu) / 1000 / (after.at - before.at),
+      heap: alone.heap - empty.heap,
+      rss: alone.rss - empty.rss,
+      heapPerPeer: (before.heap - half.heap) / (count - count / 2),
+    };
+  } finally {
+    clearInterval(timer);
+    await peer.close(name).catch(() => {});
+    await closePeers([peer]);
+    await new Promise<void>((resolve) => feeder.close(() => resolve()));
+  }
+}
+
+/**
+ * The heap one chart entry takes: a sniffing chart (expiry off) fed distinct
+ * crafted announcements from a raw socket, in batches it can take without loss.
+ */
+async function entryMemory(plan: Plan, transport: GroupOptions["transport"]): Promise<CostRow> {
+  const discoveryPort = freshPort();
+  const count = plan.entries;
+  const datagrams = Array.from({ length: count }, (_, i) =>
+    encodeAnnouncement({
+      header: DEFAULT_HEADER,
+      id: BigInt(i + 2),
+      ports: [9000 + i % 50_000],
+      reply: false,
+    }));
+  const raw = dgram.createSocket({ type: "udp4" });
+  await new Promise<void>((resolve) => raw.bind(0, "0.0.0.0", resolve));
+  raw.setMulticastLoopback(true);
+  await using chart = await new ChartBuilder()
+    .withId(1)
+    .withServicePort(9000)
+    .withDiscoveryPort(discoveryPort)
+    .localDiscovery(true)
+    .withExpiry({ enabled: false })
+    .withLimits({ maxEntries: count + 1 })
+    .withTransport(transport ?? "auto")
+    .finish();
+  sniff(chart);
+  try {
+    gc();
+    const before = Deno.memoryUsage().heapUsed;
+    const batch = 100;
+    for (let start = 0; start < count; start += batch) {
+      const end = Math.min(count, start + batch);
+      for (let attempt = 0; chart.size - 1 < end; attempt++) {
+        if (attempt === 50) throw new Error(`chart took ${chart.size - 1} of ${end} entries`);
+        for (let i = start; i < end; i++) {
+          if (chart.get(i + 2) === undefined) {
+            raw.send(datagrams[i], discoveryPort, MULTICAST_GROUP);
+          }
+        }
+        const deadline = now() + 200;
+        while (chart.size - 1 < end && now() < deadline) await sleep(1);
+      }
+    }
+    gc();
+    const after = Deno.memoryUsage().heapUsed;
+    return {
+      measure: `Heap per chart entry (${formatNumber(count)} entries, one chart)`,
+      value: formatBytes((after - before) / count),
+      target: "< 1 KB",
+    };
+  } finally {
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+    datagrams.length = 0;
+  }
+}
+
+/** Runs tests/codec_bench.ts with `deno bench --json` and reads ns per datagram. */
+async function codec(): Promise<CodecRow[]> {
+  const file = new URL("./codec_bench.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--json", file],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`deno bench failed: ${new TextDecoder().decode(stderr)}`);
+  const result = JSON.parse(new TextDecoder().decode(stdout)) as {
+    benches: Array<{ name: string; group?: string; results: Array<{ ok?: { avg: number } }> }>;
+  };
+  const rows: CodecRow[] = result.benches.map((bench) => {
+    const batch = Number(/\(per (\d+)\)$/.exec(bench.name)?.[1] ?? 1);
+    const avg = bench.results[0]?.ok?.avg;
+    const target = bench.group === "decode"
+      ? "≥ 1,000,000/s"
+      : bench.group === "verify"
+      ? "≥ 100,000/s"
+      : "—";
+    return {
+      operation: bench.name.replace(/ \(per \d+\)$/, ""),
+      ns: avg === undefined ? undefined : avg / batch,
+      missing: avg === undefined ? "failed" : undefined,
+      target,
+    };
+  });
+  if (!result.benches.some((bench) => bench.group === "verify")) {
+    rows.push({
+      operation: "verify: authenticated announcement",
+      missing: "not yet: no authentication",
+      target: "≥ 100,000/s",
+    });
+  }
+  return rows;
+}
+
+/**
+ * Formats a document (`md` or `svg`) as `deno fmt` does with this
+ * repository's settings, so that the written results pass `deno fmt
+ * --check`; unchanged if formatting fails.
+ */
+async function format(ext: "md" | "svg", text: string): Promise<string> {
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext", ext, "--config", config, "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { code, stdout } = await child.output();
+  return code === 0 ? new TextDecoder().decode(stdout) : text;
+}
+
+function machine(): Machine {
+  let cpu = "unknown";
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? cpu;
+  } catch {
+    // Not Linux, or no /proc.
+  }
+  return {
+    cores: navigator.hardwareConcurrency,
+    cpu,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    kernel: Deno.osRelease(),
+  };
+}
+
+function notes(plan: Plan, transport: string, hasGc: boolean): string[] {
+  const { processes, perProcess } = plan.traffic;
+  return [
+    `Every figure comes from the lab (tests/enter_lab.sh): loopback in one network namespace, ` +
+    `or lab hosts (namespaces on a bridge, tests/_lab.ts). Charts use the "${transport}" ` +
+    `transport and the defaults otherwise (expiry on); ${plan.trials} trials per scenario, ` +
+    `fewer when ${MAX_FAILURES_IN_A_ROW} in a row time out (${CHART_TIMEOUT / 1000} s).`,
+    "Convergence: every instance is built first, then all start discovery; the time runs from " +
+    "the last start until the last instance has everyone (foundEveryone), with times " +
+    "(performance.timeOrigin + performance.now()) taken by the processes themselves. Separate " +
+    "processes and lab hosts run tests/_bench_peer.ts, started once and reused: each trial " +
+    "builds fresh charts on a fresh discovery port, so process start-up is not counted.",
+    "Join: the running instances announce at the steady-state interval from the start " +
+    "(withRampdown({ min: 1000, max: 1000, rampdown: 0 })), have found each other and then " +
+    "run idle for 1.2 s; each trial starts one newcomer (default ramp) after a random pause, " +
+    "times it until it has every running instance, then counts packets until every running " +
+    "instance has it (periodic announcements falling in that window are counted too). Across " +
+    "lab hosts the running instances are dealt over the hosts, the newcomer has a host of its own.",
+    "Floor: the same number of instances as raw node:dgram socket pairs (one on the shared " +
+    "discovery port, one of its own to send from, default receive buffers), each sending one " +
+    "multicast announcement and answering the first announcement of each other instance with " +
+    "one unicast datagram, reading only the sender's id. It runs where the charts ran, " +
+    "interleaved with them.",
+    `Traffic: ${processes * perProcess} charts in ${processes} processes on one host, default ` +
+    "ramp; packet counts from chart.counters (announcements, answers, probes); bytes are UDP " +
+    "payload, from the sizes of the multicast datagrams a tap socket in the group heard " +
+    "(answers and probes taken to be that size). Delivered: datagrams received over those the " +
+    "sends should have delivered (a window edge can put it a little over 100 %).",
+    "Cost of one chart of many peers: the chart alone in a process, fed from the harness with " +
+    "announcements of distinct peers (each once a second, with time-to-live and sequence " +
+    "numbers), so that only the chart's work is counted: process.cpuUsage() over the window, " +
+    "Deno.memoryUsage() " + (hasGc ? "after a full GC" : "without forcing GC") +
+    ". The floor is a raw socket fed the same. Heap per chart entry: a sniffing chart with " +
+    "expiry off fed distinct crafted announcements.",
+    "Codec: deno bench tests/codec_bench.ts, batches of 1000 distinct datagrams, one core.",
+    "Rust crate: the figures quoted in issue 6, measured on this kind of machine, not in this run.",
+  ];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      out: { type: "string" },
+      transport: { type: "string", default: "auto" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const transport = values.transport as GroupOptions["transport"];
+  if (!["auto", "deno", "node"].includes(transport!)) {
+    console.error(`Cannot use transport ${values.transport}: not auto, deno or node\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const plan = values.quick ? QUICK : FULL;
+  const out = values.out ?? (values.quick ? undefined : new URL(".", import.meta.url).pathname);
+  const report: Report = {
+    machine: machine(),
+    mode: `${plan.mode} (${plan.trials} trials)`,
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    times: [],
+    joinPackets: [],
+    traffic: [],
+    cost: [],
+    codec: [],
+    notes: notes(plan, transport!, (globalThis as { gc?: unknown }).gc !== undefined),
+  };
+  const local = new LocalSite();
+  // A scenario that fails (peers too overloaded to answer, say) is reported, and the run goes on.
+  const scenario = async (what: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      log(`${what} failed: ${(error as Error).stack ?? error}`);
+      report.notes.unshift(`**${what} failed**: ${(error as Error).message}`);
+    }
+  };
+
+  await scenario("codec", async () => {
+    log("codec");
+    report.codec = await codec();
+  });
+
+  for (const n of plan.convergence) {
+    await scenario(`convergence of ${n} in one process`, async () => {
+      log(`convergence: ${n} charts in this process`);
+      report.times.push({
+        scenario: "Convergence, one process",
+        n,
+        series: "convergence",
+        ...await convergence(plan, [{ site: local, ids: range(n) }], transport),
+        rust: RUST_CONVERGENCE[n] ?? "—",
+        target: (n === 50 ? "≤ 10 ms; " : n === 200 ? "≤ 50 ms; " : "") + FLOOR_TARGET,
+      });
+    });
+  }
+
+  for (const n of plan.join) {
+    await scenario(`join of ${n} in one process`, async () => {
+      log(`join: a newcomer and ${n} running charts in this process`);
+      const { time, packets } = await joinRows(
+        plan,
+        "Join, one host (one process)",
+        "join-host",
+        [{ site: local, ids: range(n) }],
+        local,
+        transport,
+        RUST_JOIN_HOST[n] ?? "—",
+      );
+      report.times.push(time);
+      report.joinPackets.push(packets);
+    });
+  }
+
+  await scenario("memory per entry", async () => {
+    log(`memory per entry: ${plan.entries} entries`);
+    report.cost.push(await entryMemory(plan, transport));
+  });
+  await scenario("one chart of many peers", async () => {
+    const { peers } = plan.idle;
+    log(`cost: one chart of ${peers} peers`);
+    const chart = await idleInstance(plan, "charts", transport);
+    const floor = await idleInstance(plan, "floor", transport);
+    const where = `one chart of ${peers} peers that each announce once a second ` +
+      `(a process of its own, fed from another)`;
+    report.cost.push(
+      {
+        measure: `CPU of ${where}`,
+        value: `${formatNumber(100 * chart.cores)} % of one core`,
+        target: "< 1 % of one core",
+      },
+      {
+        measure: "CPU of a raw socket receiving the same datagrams (floor)",
+        value: `${formatNumber(100 * floor.cores)} % of one core`,
+        target: "—",
+      },
+      {
+        measure: `Heap per peer of that chart (${peers} entries)`,
+        value: formatBytes(chart.heapPerPeer),
+        target: "< 1 KB",
+      },
+      {
+        measure: "Heap of that chart before it charts anyone",
+        value: formatBytes(chart.heap),
+        target: "—",
+      },
+      {
+        measure: "RSS of that chart before it charts anyone",
+        value: formatBytes(chart.rss),
+        target: "—",
+      },
+    );
+  });
+  await scenario("traffic", async () => {
+    const { processes, perProcess } = plan.traffic;
+    log(`traffic and cost: ${processes} processes × ${perProcess} charts`);
+    const { traffic, cost } = await trafficAndCost(plan, transport);
+    report.traffic = traffic;
+    report.cost.push(...cost);
+  });
+
+  await scenario(`convergence of ${plan.processes} processes`, async () => {
+    log(`convergence: ${plan.processes} processes, starting them`);
+    const peers = await startPeers(Array.from({ length: plan.processes }, () => undefined));
+    try {
+      log(`convergence: ${plan.processes} processes`);
+      report.times.push({
+        scenario: "Convergence, separate processes, one host",
+        n: plan.processes,
+        series: "processes",
+        ...await convergence(plan, peers.map((site, i) => ({ site, ids: [i + 1] })), transport),
+        rust: RUST_PROCESSES[plan.processes] ?? "—",
+        target: (plan.processes === 50 ? "≤ 25 ms; " : "") + FLOOR_TARGET,
+      });
+    } finally {
+      await closePeers(peers);
+    }
+  });
+
+  await scenario("lab", async () => {
+    const hostCount = Math.max(plan.labHosts, plan.joinHosts + 1);
+    log(`lab: ${hostCount} hosts`);
+    await using lab = await LabNet.create(hostCount);
+    const peers = await startPeers(lab.hosts);
+    try {
+      const n = plan.labHosts * plan.labPerHost;
+      await scenario(`convergence on ${plan.labHosts} lab hosts`, async () => {
+        log(`convergence: ${plan.labHosts} lab hosts × ${plan.labPerHost} charts`);
+        report.times.push({
+          scenario: `Convergence, ${plan.labHosts} lab hosts × ${plan.labPerHost}`,
+          n,
+          series: "lab",
+          ...await convergence(plan, deal(peers.slice(0, plan.labHosts), n), transport),
+          rust: "—",
+          target: FLOOR_TARGET,
+        });
+      });
+      for (const n of plan.join) {
+        const hosts = Math.min(plan.joinHosts, n);
+        await scenario(`join of ${n} on lab hosts`, async () => {
+          log(`join: a newcomer and ${n} running charts on ${hosts} lab hosts`);
+          const { time, packets } = await joinRows(
+            plan,
+            `Join across lab hosts (running on ${hosts}, newcomer on its own)`,
+            "join-lab",
+            deal(peers.slice(0, hosts), n),
+            peers[plan.joinHosts],
+            transport,
+            RUST_JOIN_LAB[n] ?? "—",
+          );
+          report.times.push(time);
+          report.joinPackets.push(packets);
+        });
+      }
+    } finally {
+      await closePeers(peers);
+    }
+  });
+
+  const markdown = await format("md", renderMarkdown(report));
+  console.log(markdown);
+  if (out) {
+    const dir = out.endsWith("/") ? out : `${out}/`;
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(`${dir}bench_results.md`, markdown);
+    await Deno.writeTextFile(`${dir}bench_plot.svg`, await format("svg", renderSvg(report)));
+    log(`wrote ${dir}bench_results.md and ${dir}bench_plot.svg`);
+  }
+  log("done");
+}
+
+if (import.meta.main) await main();

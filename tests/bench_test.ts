@@ -1,0 +1,117 @@
+import "./_lab.ts";
+import assert from "node:assert/strict";
+
+const BENCH = new URL("./bench.ts", import.meta.url).pathname;
+// A quick run takes about half a minute; the deadline only catches a hang.
+const DEADLINE = 300_000;
+
+/** The Markdown tables of a document: rows of cells, header first, separator left out. */
+function tables(markdown: string): string[][][] {
+  const found: string[][][] = [];
+  let current: string[][] | undefined;
+  for (const line of markdown.split("\n")) {
+    if (!line.startsWith("|")) {
+      current = undefined;
+      continue;
+    }
+    // Cells are split on pipes that are not escaped.
+    const cells = line.slice(1, -1).split(/(?<!\\)\|/).map((cell) => cell.trim());
+    if (!current) found.push(current = []);
+    current.push(cells);
+  }
+  for (const table of found) {
+    assert.ok(table.length >= 2, "a table has a header and a separator");
+    assert.ok(table[1].every((cell) => /^-+$/.test(cell)), `separator of ${table[0]}`);
+    table.splice(1, 1);
+  }
+  return found;
+}
+
+function table(all: string[][][], column: string): string[][] {
+  const found = all.find((rows) => rows[0].includes(column));
+  assert.ok(found, `a table with a column ${column}`);
+  return found;
+}
+
+const NUMBER = /^\d{1,3}(,\d{3})*(\.\d+)?$/;
+
+Deno.test("the benchmark's quick run prints its figures as well-formed tables, and a plot", async () => {
+  const out = await Deno.makeTempDir({ prefix: "bench_test_" });
+  try {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-net", "--v8-flags=--expose-gc", BENCH, "--quick"]
+        .concat(["--out", out]),
+      stdin: "null",
+      signal: AbortSignal.timeout(DEADLINE),
+    }).output();
+    const printed = new TextDecoder().decode(stdout);
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+
+    const written = await Deno.readTextFile(`${out}/bench_results.md`);
+    assert.equal(written.trim(), printed.trim());
+    assert.match(written, /^- Machine: \d+ cores,[\s\S]+?, Deno\s\d+\.\d+\.\d+/m);
+    assert.match(written, /^- Mode: quick/m);
+
+    const all = tables(written);
+    for (const rows of all) {
+      for (const row of rows) assert.equal(row.length, rows[0].length, `row ${row}`);
+    }
+
+    const times = table(all, "Median / floor");
+    const scenarios = times.slice(1).map((row) => `${row[0]} / ${row[1]}`);
+    for (
+      const expected of [
+        "Convergence, one process / 2",
+        "Convergence, one process / 10",
+        "Join, one host (one process) / 10",
+        "Convergence, separate processes, one host / 5",
+        "Convergence, 2 lab hosts × 5 / 10",
+        "Join across lab hosts (running on 3, newcomer on its own) / 10",
+      ]
+    ) {
+      assert.ok(scenarios.includes(expected), `${expected} in ${scenarios}`);
+    }
+    for (const row of times.slice(1)) {
+      assert.match(row[2], /^\d+/, `trials of ${row[0]}`);
+      for (const cell of row.slice(3, 7)) {
+        assert.ok(NUMBER.test(cell) || cell === "timeout", `${cell} in ${row[0]}`);
+      }
+    }
+
+    const packets = table(all, "Answers from running");
+    assert.equal(packets.length, 3, "one row per join scenario");
+    for (const row of packets.slice(1)) {
+      for (const cell of row.slice(2, 6)) assert.match(cell, NUMBER, `${cell} in ${row[0]}`);
+    }
+
+    const traffic = table(all, "Bytes sent");
+    assert.equal(traffic.length, 3, "a row for the ramp and one for the steady state");
+    for (const row of traffic.slice(1)) {
+      for (const cell of row.slice(2, 6)) assert.match(cell, NUMBER, `${cell} in ${row[0]}`);
+    }
+
+    const cost = table(all, "Measure");
+    assert.ok(
+      cost.some((row) =>
+        /^Heap per chart entry/.test(row[0]) && /\d+(\.\d+)? (B|KiB)$/.test(row[1])
+      ),
+    );
+    assert.ok(
+      cost.some((row) => /^CPU of one chart/.test(row[0]) && /% of one core$/.test(row[1])),
+    );
+
+    const codec = table(all, "Datagrams per second");
+    const decode = codec.find((row) => row[0].startsWith("decode: port announcement"));
+    assert.ok(decode && NUMBER.test(decode[2]), "decode speed in datagrams per second");
+    assert.ok(codec.some((row) => row[0].startsWith("verify")), "a row kept for verify");
+
+    const svg = await Deno.readTextFile(`${out}/bench_plot.svg`);
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/);
+    assert.match(svg, /<\/svg>\n$/);
+    assert.match(svg, /<polyline [^>]*stroke-dasharray="6 4"/, "a floor line");
+    assert.match(svg, /Convergence, one process/);
+    assert.ok(!/NaN|Infinity/.test(svg), "every coordinate is a number");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
