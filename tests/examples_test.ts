@@ -1,7 +1,7 @@
 import "./_lab.ts";
 import assert from "node:assert/strict";
 import { freshPort } from "./_charts.ts";
-import { TextLineStream } from "./_lines.ts";
+import { Lines } from "./_lines.ts";
 
 // Generous: every example is a Deno process of its own that has to start
 // before discovery's first announcement round.
@@ -11,77 +11,12 @@ function examplePath(file: string): string {
   return new URL(`../examples/${file}`, import.meta.url).pathname;
 }
 
-/** One output stream of a running example, collected line by line. */
-class Output {
-  /** The lines printed so far. */
-  readonly lines: string[] = [];
-  /** Settles when the stream ends. */
-  readonly done: Promise<void>;
-  readonly #name: string;
-  #ended = false;
-  #changed = Promise.withResolvers<void>();
-
-  constructor(name: string, stream: ReadableStream<Uint8Array>) {
-    this.#name = name;
-    this.done = this.#read(stream);
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-    try {
-      for await (const line of lines) {
-        this.lines.push(line);
-        this.#changed.resolve();
-        this.#changed = Promise.withResolvers();
-      }
-    } finally {
-      this.#ended = true;
-      this.#changed.resolve();
-    }
-  }
-
-  /**
-   * Waits until a line printed so far or later satisfies the condition.
-   *
-   * @param what The line, described for the failure message.
-   * @param matches The condition.
-   * @param signal Fails the wait when aborted.
-   * @returns The first line that satisfies the condition.
-   */
-  async line(
-    what: string,
-    matches: (line: string) => boolean,
-    signal: AbortSignal,
-  ): Promise<string> {
-    const failure = (why: string) =>
-      new Error(
-        `${this.#name} ${why} without printing ${what}; it printed:\n${this.lines.join("\n")}`,
-      );
-    const { promise: aborted, reject } = Promise.withResolvers<never>();
-    aborted.catch(() => {});
-    const onAbort = () => reject(failure("reached the deadline"));
-    if (signal.aborted) onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      for (let i = 0;; i++) {
-        while (i === this.lines.length) {
-          if (this.#ended) throw failure("ended");
-          await Promise.race([this.#changed.promise, aborted]);
-        }
-        if (matches(this.lines[i])) return this.lines[i];
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
-  }
-}
-
 /** An example running in a process of its own, typed into and read from as it runs. */
 class Example implements AsyncDisposable {
   /** Its standard output. */
-  readonly stdout: Output;
+  readonly stdout: Lines;
   /** Its standard error. */
-  readonly stderr: Output;
+  readonly stderr: Lines;
   readonly #name: string;
   readonly #child: Deno.ChildProcess;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
@@ -95,8 +30,8 @@ class Example implements AsyncDisposable {
       stderr: "piped",
     }).spawn();
     this.#stdin = this.#child.stdin.getWriter();
-    this.stdout = new Output(`${name}'s stdout`, this.#child.stdout);
-    this.stderr = new Output(`${name}'s stderr`, this.#child.stderr);
+    this.stdout = new Lines(`${name}'s stdout`, this.#child.stdout);
+    this.stderr = new Lines(`${name}'s stderr`, this.#child.stderr);
   }
 
   /** Types a line on its standard input. */

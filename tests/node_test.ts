@@ -1,6 +1,6 @@
 import { LabNet, Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
-import { Lines } from "./_cli_process.ts";
+import { Lines } from "./_lines.ts";
 
 const DEADLINE = 30_000;
 const ROOT = new URL("..", import.meta.url).pathname;
