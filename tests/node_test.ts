@@ -71,53 +71,57 @@ Deno.test("the node build is an ES module package with type declarations", async
   assert.ok((await Deno.stat(`${ROOT}dist/instance-chart.tgz`)).isFile);
 });
 
-Deno.test("a Node.js process discovers a Deno instance on another lab host and is discovered by it", async () => {
-  await buildForNode();
-  const dir = await nodeProject();
-  await using lab = await LabNet.create(2);
-  const [denoHost, nodeHost] = lab.hosts;
-  const signal = AbortSignal.timeout(DEADLINE);
-  await using deno = new Peer({ id: "1", ports: [9001], localDiscovery: false }, denoHost);
-  const node = new Deno.Command("ip", {
-    args: ["netns", "exec", nodeHost.name, "node", `${dir}/peer.mjs`, "2", "9002"],
-    cwd: dir,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = new Lines("node's stdout", node.stdout);
-  const stderr = new Lines("node's stderr", node.stderr);
-  try {
-    const ready = JSON.parse(
-      await stdout.line("ready", (line) => line.includes('"ready"'), signal),
-    );
-    assert.ok(Number(ready.node.split(".")[0]) >= 20, `node ${ready.node}`);
-    const found = await stdout.line(
-      "the Deno instance",
-      (line) => line.includes('"added"'),
-      signal,
-    );
-    assert.deepEqual(JSON.parse(found), {
-      type: "added",
-      id: "1",
-      address: denoHost.address,
-      ports: [9001],
-    });
-    await deno.charts(["2"], signal);
-    assert.equal(deno.charted.get("2")?.address, nodeHost.address);
-    assert.deepEqual(deno.charted.get("2")?.ports, [9002]);
-    // Node's chart says goodbye when it closes.
-    await node.stdin.close();
-    assert.equal((await deno.removes("2", signal)).reason, "goodbye");
-    assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
-  } finally {
+for (const runtime of ["node", "bun"] as const) {
+  Deno.test(`a ${runtime === "node" ? "Node.js" : "Bun"} process discovers a Deno instance on another lab host and is discovered by it`, async () => {
+    await buildForNode();
+    const dir = await nodeProject();
+    await using lab = await LabNet.create(2);
+    const [denoHost, nodeHost] = lab.hosts;
+    const signal = AbortSignal.timeout(DEADLINE);
+    await using deno = new Peer({ id: "1", ports: [9001], localDiscovery: false }, denoHost);
+    const node = new Deno.Command("ip", {
+      args: ["netns", "exec", nodeHost.name, runtime, `${dir}/peer.mjs`, "2", "9002"],
+      cwd: dir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = new Lines("node's stdout", node.stdout);
+    const stderr = new Lines("node's stderr", node.stderr);
     try {
-      node.kill("SIGKILL");
-    } catch {
-      // It has exited.
+      const ready = JSON.parse(
+        await stdout.line("ready", (line) => line.includes('"ready"'), signal),
+      );
+      if (runtime === "node") {
+        assert.ok(Number(ready.node.split(".")[0]) >= 20, `node ${ready.node}`);
+      }
+      const found = await stdout.line(
+        "the Deno instance",
+        (line) => line.includes('"added"'),
+        signal,
+      );
+      assert.deepEqual(JSON.parse(found), {
+        type: "added",
+        id: "1",
+        address: denoHost.address,
+        ports: [9001],
+      });
+      await deno.charts(["2"], signal);
+      assert.equal(deno.charted.get("2")?.address, nodeHost.address);
+      assert.deepEqual(deno.charted.get("2")?.ports, [9002]);
+      // Node's chart says goodbye when it closes.
+      await node.stdin.close();
+      assert.equal((await deno.removes("2", signal)).reason, "goodbye");
+      assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
+    } finally {
+      try {
+        node.kill("SIGKILL");
+      } catch {
+        // It has exited.
+      }
+      await node.status;
+      await Promise.all([stdout.done, stderr.done]);
+      await Deno.remove(dir, { recursive: true });
     }
-    await node.status;
-    await Promise.all([stdout.done, stderr.done]);
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
