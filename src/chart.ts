@@ -1105,13 +1105,12 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
         reply: false,
       })
       : this.#datagram({ reply: true });
-    if (
-      reply.length > size || !this.#links?.linkFor(hostname) || !this.#limiter.allow(hostname, now)
-    ) {
+    const link = this.#links?.linkFor(hostname);
+    if (reply.length > size || !link || !this.#limiter.allow(hostname, now)) {
       this.#counters.repliesSuppressed++;
       return;
     }
-    this.#unicast(reply, hostname, port);
+    this.#send(link, reply, hostname, port);
     this.#counters.replies++;
   }
 

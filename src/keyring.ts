@@ -6,11 +6,10 @@
  */
 
 import { HmacSha256, sha256 } from "./hmac.ts";
+import { SIGNATURE_SIZE } from "./wire.ts";
 
-/** The bytes a signature takes at the end of a datagram: key id and tag. */
-export const SIGNATURE_SIZE = 20;
 const KEY_ID_SIZE = 4;
-const TAG_SIZE = 16;
+const TAG_SIZE = SIGNATURE_SIZE - KEY_ID_SIZE;
 /** The shortest key accepted, in bytes. */
 export const MIN_KEY_SIZE = 16;
 

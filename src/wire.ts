@@ -67,8 +67,10 @@ const FIELD_INCARNATION = 3;
 const FIELD_SEQ = 4;
 const FIELD_LISTENING = 6;
 const FIELD_SIGNATURE = 5;
-const SIGNATURE_VALUE_SIZE = 20;
 const UINT32_MAX = 0xffff_ffff;
+
+/** The bytes a signature takes at the end of a datagram: a 4-byte key id and a 16-byte tag. */
+export const SIGNATURE_SIZE: number = 20;
 
 const UINT64_LIMIT = 1n << 64n;
 
@@ -199,7 +201,7 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
     fields.push([FIELD_LISTENING, uint32Bytes(announcement.listening, "listening")]);
   }
   if (announcement.signerId !== undefined) {
-    const value = new Uint8Array(SIGNATURE_VALUE_SIZE);
+    const value = new Uint8Array(SIGNATURE_SIZE);
     value.set(announcement.signerId.subarray(0, 4));
     fields.push([FIELD_SIGNATURE, value]);
   }
@@ -423,7 +425,7 @@ function parseExtension(
       extension.incarnation = view.getBigUint64(valueStart, true);
     } else if (type === FIELD_SIGNATURE) {
       // Checked by the keyring before decoding; it must end the datagram.
-      if (length !== SIGNATURE_VALUE_SIZE || valueStart + length !== bytes.length) {
+      if (length !== SIGNATURE_SIZE || valueStart + length !== bytes.length) {
         return "bad-extension";
       }
     }
@@ -441,12 +443,12 @@ function parseExtension(
  * @returns The signature's offset, or -1.
  */
 export function findSignature(bytes: Uint8Array): number {
-  const start = bytes.length - SIGNATURE_VALUE_SIZE;
+  const start = bytes.length - SIGNATURE_SIZE;
   const fieldStart = start - FIELD_HEAD_SIZE;
   if (fieldStart < PREFIX_SIZE + EXTENSION_HEAD_SIZE || bytes[fieldStart] !== FIELD_SIGNATURE) {
     return -1;
   }
-  if (bytes[fieldStart + 1] !== SIGNATURE_VALUE_SIZE || bytes[fieldStart + 2] !== 0) return -1;
+  if (bytes[fieldStart + 1] !== SIGNATURE_SIZE || bytes[fieldStart + 2] !== 0) return -1;
   return start;
 }
 
