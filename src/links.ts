@@ -1,7 +1,8 @@
 /**
- * Where a chart listens and sends: one discovery socket, in the multicast
- * group on every interface in use, and one socket of its own per interface,
- * which sends there and receives the answers.
+ * Where a chart listens and sends: the discovery socket (shared with the
+ * other charts of the process on the same port), in the multicast group on
+ * every interface in use, and one socket of its own per interface, which
+ * sends there and receives the answers.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import {
   onSubnet,
   selectInterfaces,
 } from "./interfaces.ts";
+import { type DiscoverySocket, openDiscoverySocket } from "./discovery_socket.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "./wire.ts";
 
@@ -53,14 +55,14 @@ const DEFAULT_RESCAN_INTERVAL = 1_000;
 /** The links of one chart. */
 export class Links {
   readonly #options: LinksOptions;
-  readonly #discovery: DatagramSocket;
+  readonly #discovery: DiscoverySocket;
   #links = new Map<string, Link>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #scanning: Promise<void> = Promise.resolve();
   #closed = false;
   #listingFailed = false;
 
-  private constructor(options: LinksOptions, discovery: DatagramSocket) {
+  private constructor(options: LinksOptions, discovery: DiscoverySocket) {
     this.#options = options;
     this.#discovery = discovery;
   }
@@ -73,13 +75,14 @@ export class Links {
    * @throws {Error} The transport's error when the discovery port cannot be bound.
    */
   static async open(options: LinksOptions): Promise<Links> {
-    const discovery = await options.transport.open({
-      hostname: "0.0.0.0",
-      port: options.discoveryPort,
-      reuseAddress: options.reuseAddress,
-      onDatagram: options.onDatagram,
-      onError: options.onError,
-    });
+    const discovery = await openDiscoverySocket(
+      {
+        transport: options.transport,
+        port: options.discoveryPort,
+        reuseAddress: options.reuseAddress,
+      },
+      { onDatagram: options.onDatagram, onError: options.onError },
+    );
     const links = new Links(options, discovery);
     await links.#scan();
     links.#schedule();
