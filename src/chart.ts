@@ -10,11 +10,13 @@ import type { InterfaceOptions } from "./interfaces.ts";
 import { JITTER, nextInterval, type Rampdown } from "./interval.ts";
 import { Keyring, type VerifyFailure } from "./keyring.ts";
 import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
+import type { Received } from "./discovery_socket.ts";
 import { type Link, Links } from "./links.ts";
 import { resolveTransport, type TransportKind } from "./transport.ts";
 import {
   type Announcement,
   decodeAnnouncement,
+  type DecodeResult,
   DROP_REASONS,
   type DropReason,
   encodeAnnouncement,
@@ -231,6 +233,7 @@ export type DiscoveryMode = "maintain" | "sniff";
 
 let openChartImpl: (config: ChartConfig) => Promise<Chart<Entry>>;
 let runImpl: (chart: Chart<Entry>, mode: DiscoveryMode, signal?: AbortSignal) => Promise<void>;
+let watchImpl: (chart: Chart<Entry>, onChange: () => void) => () => void;
 
 /**
  * Opens a chart's sockets; used by {@linkcode ChartBuilder.prototype.finish}.
@@ -259,6 +262,21 @@ export function runDiscovery(
 ): Promise<void> {
   return runImpl(chart, mode, signal);
 }
+
+/**
+ * Calls `onChange` whenever an instance is added to the chart, and when it
+ * closes; used by {@linkcode foundEveryone}, which needs no event of its own.
+ *
+ * @param chart The chart.
+ * @param onChange What to call.
+ * @returns A function that stops the calls.
+ */
+export function watchChart(chart: Chart<Entry>, onChange: () => void): () => void {
+  return watchImpl(chart, onChange);
+}
+
+/** Entries shared by the charts that read one datagram alike (its announcement is shared). */
+const sharedEntries = new WeakMap<Announcement, Entry>();
 
 /**
  * Converts an id given as a bigint or a safe integer to a bigint.
@@ -344,11 +362,14 @@ function newCounters(): Counters {
   };
 }
 
-function sameData(a: Entry, b: Entry): boolean {
-  if ("ports" in a && "ports" in b) {
-    return a.ports.length === b.ports.length && a.ports.every((port, i) => port === b.ports[i]);
+/** Whether an announcement carries the data an entry has. */
+function announcesSame(entry: Entry, announcement: Announcement): boolean {
+  const { ports } = announcement;
+  if ("ports" in entry && ports) {
+    return entry.ports.length === ports.length && entry.ports.every((port, i) => port === ports[i]);
   }
-  return JSON.stringify((a as MsgEntry).msg) === JSON.stringify((b as MsgEntry).msg);
+  if ("ports" in entry || ports) return false;
+  return JSON.stringify((entry as MsgEntry).msg) === JSON.stringify(announcement.msg);
 }
 
 function freezeEntry<E extends Entry>(entry: E): E {
@@ -455,6 +476,12 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
 
   #config: ChartConfig;
   #layout: Layout;
+  /**
+   * How this chart reads datagrams, for sharing what it decodes with the
+   * charts that read alike; only ports, which are frozen in the entries: a
+   * custom msg is an object of each chart's own.
+   */
+  #decodeKey: string | undefined;
   #incarnation = newIncarnation();
   #seq = 0;
   #peers = new Map<bigint, PeerState<E>>();
@@ -462,6 +489,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   /** Incarnations of other instances with our id, and whether they were reported. */
   #rivals = new Map<bigint, { seq?: number; reported: boolean }>();
   #subscribers = new Set<EventQueue<ChartEvent<E>>>();
+  #watchers = new Set<() => void>();
   #counters = newCounters();
   #keyring: Keyring | undefined;
   #limiter: ReplyLimiter;
@@ -471,8 +499,13 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   #sending = new Set<Promise<void>>();
   #mode: DiscoveryMode | undefined;
   #announced = false;
-  /** When this chart was in the group on its interfaces, and last multicast an announcement (monotonic ms). */
-  #openedAt = Infinity;
+  /**
+   * Since when discovery has run, in the group on the chart's interfaces,
+   * handling all it hears (monotonic ms): a chart opened but not yet
+   * maintained or sniffed drops what it hears. And when it last multicast an
+   * announcement.
+   */
+  #listeningSince = Infinity;
   #lastAnnounced = -Infinity;
   #stopDiscovery: (() => void) | undefined;
   #announceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -486,6 +519,10 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       return chart;
     };
     runImpl = (chart, mode, signal) => chart.#run(mode, signal);
+    watchImpl = (chart, onChange) => {
+      chart.#watchers.add(onChange);
+      return () => chart.#watchers.delete(onChange);
+    };
   }
 
   private constructor(config: ChartConfig) {
@@ -496,6 +533,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     this.ttl = announcedTtl(config.rampdown);
     this.#layout = config.layout ??
       (config.ports ? { kind: "ports", count: config.ports.length } : { kind: "msg" });
+    if (this.#layout.kind === "ports") this.#decodeKey = `${this.header}/${this.#layout.count}`;
     if (config.keys) this.#keyring = new Keyring(config.keys);
     this.#limiter = new ReplyLimiter(config.limits?.replies ?? {}, performance.now());
   }
@@ -795,6 +833,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       }
       await Promise.allSettled([...this.#sending]);
       for (const queue of [...this.#subscribers]) queue.end();
+      for (const watcher of [...this.#watchers]) watcher();
       await this.#links?.close();
     })();
     return this.#closing;
@@ -818,9 +857,11 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
         discoveryPort,
         reuseAddress: localDiscovery || loopbackOnly,
         transport: resolveTransport(transport),
+        // A transport of the user's own sees every datagram, to simulate the network.
+        handOver: typeof transport !== "object",
         interfaces,
         localDiscovery: localDiscovery || loopbackOnly,
-        onDatagram: (data, hostname, port) => this.#receive(data, hostname, port),
+        onDatagram: (received) => this.#receive(received),
         onError: (error) => {
           this.#counters.receiveErrors++;
           onError(error);
@@ -833,7 +874,6 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     } catch (error) {
       throw bindError(discoveryPort, error as Error & { code?: string });
     }
-    this.#openedAt = performance.now();
     if (this.#links.all.length === 0) {
       onError(
         new DiscoveryError(
@@ -854,6 +894,9 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       throw new TypeError("Cannot maintain a chart that has nothing to announce: sniff it");
     }
     this.#mode = mode;
+    this.#listeningSince = performance.now();
+    // What the charts of this process announced before this one listened.
+    this.#links!.replay();
     const stopped = new Promise<void>((resolve) => this.#stopDiscovery = resolve);
     const onAbort = () => this.#stopDiscovery?.();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -863,6 +906,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     clearTimeout(this.#announceTimer);
     this.#announceTimer = undefined;
     this.#mode = undefined;
+    this.#listeningSince = Infinity;
     this.#stopDiscovery = undefined;
   }
 
@@ -914,7 +958,10 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       ttl: this.ttl,
       incarnation: this.#incarnation,
       seq: this.#seq,
-      listening: Math.min(0xffff_ffff, Math.max(0, Math.floor(performance.now() - this.#openedAt))),
+      listening: Math.min(
+        0xffff_ffff,
+        Math.max(0, Math.floor(performance.now() - this.#listeningSince)),
+      ),
       signerId: keyring?.signerId,
     });
     keyring?.sign(datagram);
@@ -923,7 +970,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
 
   /** Sends a datagram on a link; failures are counted and reported, never thrown. */
   #send(link: Link, data: Uint8Array, hostname: string, port: number): void {
-    const sent = link.socket.send(data, hostname, port).catch((error: Error) => {
+    const sent = this.#links!.send(link, data, hostname, port).catch((error: Error) => {
       this.#counters.sendErrors++;
       this.#config.onError?.(error);
     }).finally(() => this.#sending.delete(sent));
@@ -938,7 +985,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     return true;
   }
 
-  #receive(data: Uint8Array, hostname: string, port: number): void {
+  #receive(received: Received): void {
+    const { data, hostname, port, at } = received;
     const counters = this.#counters;
     counters.received++;
     if (!this.#mode || this.closed) {
@@ -953,7 +1001,15 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
         return;
       }
     }
-    const result = decodeAnnouncement(data, this.header, this.#layout);
+    // The charts of a process that read alike decode a datagram once.
+    let result: DecodeResult;
+    const decodeKey = this.#decodeKey;
+    if (decodeKey !== undefined && received.decoded?.key === decodeKey) {
+      result = received.decoded.value as DecodeResult;
+    } else {
+      result = decodeAnnouncement(data, this.header, this.#layout);
+      if (decodeKey !== undefined) received.decoded = { key: decodeKey, value: result };
+    }
     if (!result.ok) {
       counters.dropped[result.reason]++;
       return;
@@ -964,7 +1020,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     } else if (announcement.goodbye) {
       this.#heardGoodbye(announcement);
     } else {
-      this.#heard(announcement, hostname, port, data.length);
+      this.#heard(announcement, hostname, port, data.length, at);
     }
   }
 
@@ -1009,9 +1065,16 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     this.#remove(id, peer, "goodbye");
   }
 
-  #heard(announcement: Announcement, hostname: string, port: number, size: number): void {
+  #heard(
+    announcement: Announcement,
+    hostname: string,
+    port: number,
+    size: number,
+    sentAt: number | undefined,
+  ): void {
     const { id, incarnation, seq } = announcement;
-    const now = performance.now();
+    // Handed over in this process: when it was sent is known exactly.
+    const now = sentAt ?? performance.now();
     const tombstone = this.#tombstones.get(id);
     if (tombstone && now < tombstone.until && incarnation !== undefined) {
       const replayed = incarnation < tombstone.incarnation ||
@@ -1047,9 +1110,11 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
     // Answer before telling subscribers, so that a caller that closes the
     // chart on the news does not swallow the answer.
+    // A newcomer in this process was handed our last announcement when it
+    // started to listen: only one from elsewhere may need an answer.
     if (
       this.#mode === "maintain" && !announcement.reply &&
-      (announcement.probe || (isNew && !this.#heardUs(announcement, now)))
+      (announcement.probe || (isNew && sentAt === undefined && !this.#heardUs(announcement, now)))
     ) {
       this.#reply(announcement, hostname, port, size, now);
     }
@@ -1060,8 +1125,11 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       // Heard on another path while the known one is alive: keep the address steady.
       address = peer.entry.address;
     }
-    const entry = this.#entryOf(announcement, address);
     const previous = peer?.entry;
+    // Most datagrams repeat what is charted: no new entry for those.
+    const entry = previous?.address === address && announcesSame(previous, announcement)
+      ? previous
+      : this.#entryOf(announcement, address);
     peer ??= { entry, ttl, heardAt: now, addressHeardAt: now, port, probedAt: 0, confirmed: false };
     if (!isNew) peer.confirmed = true;
     peer.incarnation = incarnation;
@@ -1079,7 +1147,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       this.#unconfirmed.push(id);
       this.#scheduleSweep();
       this.#emit({ type: "added", entry });
-    } else if (previous!.address !== entry.address || !sameData(previous!, entry)) {
+      for (const watcher of this.#watchers) watcher();
+    } else if (entry !== previous) {
       peer.entry = entry;
       this.#emit({ type: "updated", entry, previous: previous! });
     }
@@ -1169,12 +1238,16 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   #entryOf(announcement: Announcement, address: string): E {
+    const shared = sharedEntries.get(announcement);
+    if (shared?.address === address) return shared as E;
     const { id } = announcement;
-    return freezeEntry(
+    const entry = freezeEntry(
       (announcement.ports
         ? { id, address, ports: announcement.ports }
         : { id, address, msg: announcement.msg }) as E,
     );
+    sharedEntries.set(announcement, entry);
+    return entry;
   }
 
   #bareTtl(): number {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Chart, type Entry, runDiscovery } from "./chart.ts";
+import { type Chart, type Entry, runDiscovery, watchChart } from "./chart.ts";
 import { DiscoveryError } from "./errors.ts";
 
 /** Options of {@linkcode maintain} and {@linkcode sniff}. */
@@ -98,20 +98,29 @@ export async function foundEveryone(
 ): Promise<void> {
   const { signal } = options;
   signal?.throwIfAborted();
-  // Subscribed before the size is read, so no change can slip in between.
-  const events = chart.events({ signal });
+  if (chart.size >= n) return;
+  if (chart.closed) throw closedWith(chart, n);
+  let stop = () => {};
   try {
-    if (chart.size >= n) return;
-    for await (const _ of events) {
-      if (chart.size >= n) return;
-    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const unwatch = watchChart(chart, () => {
+        if (chart.size >= n) resolve();
+        else if (chart.closed) reject(closedWith(chart, n));
+      });
+      stop = () => {
+        unwatch();
+        signal?.removeEventListener("abort", onAbort);
+      };
+    });
   } finally {
-    await events.return?.();
+    stop();
   }
-  signal?.throwIfAborted();
-  throw new DiscoveryError(
-    `Cannot find ${n} instances: the chart closed with ${chart.size}`,
-  );
+}
+
+function closedWith(chart: Chart<Entry>, n: number): DiscoveryError {
+  return new DiscoveryError(`Cannot find ${n} instances: the chart closed with ${chart.size}`);
 }
 
 /**

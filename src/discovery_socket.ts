@@ -7,15 +7,43 @@
  * one, N² datagrams a round, at tens of microseconds each. One shared socket
  * receives each announcement once and hands it to every chart.
  *
+ * Over the built-in transports, what the charts of a process send each other
+ * does not go through the kernel at all: a multicast reaches the others at
+ * once (the kernel's copy of it is dropped when it comes back), and a
+ * unicast to one of them is handed over instead of sent. A transport of the
+ * user's own sees everything, so that it can simulate loss between charts.
+ *
  * @module
  */
 
 import type { DatagramSocket, Transport } from "./transport.ts";
+import { MULTICAST_GROUP } from "./wire.ts";
+import { setImmediate } from "node:timers";
+
+/** How many handed-over datagrams one turn of the event loop delivers. */
+const HANDED_PER_TURN = 8;
+
+/** A datagram as the charts of a process receive it. */
+export interface Received {
+  /** The datagram; it may be reused once the call that got it returns. */
+  readonly data: Uint8Array;
+  /** Where it came from. */
+  readonly hostname: string;
+  /** The port it came from. */
+  readonly port: number;
+  /** When it was sent, for one handed over in the process (monotonic ms). */
+  readonly at?: number;
+  /**
+   * What the last chart made of it, under a key that says how it read it:
+   * the charts that read it alike decode it once.
+   */
+  decoded?: { key: string; value: unknown };
+}
 
 /** A chart's use of a discovery socket. */
 export interface DiscoveryListener {
-  /** Called with every datagram the socket receives; `data` may be reused after the call. */
-  onDatagram(data: Uint8Array, hostname: string, port: number): void;
+  /** Called with every datagram the socket receives, and with those handed over in the process. */
+  onDatagram(received: Received): void;
   /** Called with the errors the socket recovers from. */
   onError(error: Error): void;
 }
@@ -32,6 +60,8 @@ export interface DiscoverySocketOptions {
    * to bind, as a second process would.
    */
   reuseAddress: boolean;
+  /** Whether the charts of the process hand each other what they send. */
+  handOver: boolean;
 }
 
 /** One chart's hold on a discovery socket; the socket closes when the last hold does. */
@@ -40,8 +70,46 @@ export interface DiscoverySocket {
   joinGroup(group: string, interfaceAddress: string): Promise<void>;
   /** Leaves what {@linkcode DiscoverySocket.joinGroup} joined. */
   leaveGroup(group: string, interfaceAddress: string): Promise<void>;
+  /**
+   * Registers a socket of this chart's own (one per interface), so that the
+   * other charts of the process hand it their unicasts.
+   */
+  addEndpoint(address: string, port: number): void;
+  /** Unregisters what {@linkcode DiscoverySocket.addEndpoint} registered. */
+  removeEndpoint(address: string, port: number): void;
+  /**
+   * Hands a datagram this chart sends from one of its sockets to the charts
+   * of the process it is for.
+   *
+   * @returns Whether it reached everyone it is for, so that it need not be sent.
+   */
+  handOver(data: Uint8Array, from: Endpoint, hostname: string, port: number): boolean;
+  /**
+   * Hands this hold the last multicast of each other chart's socket, for a
+   * chart that starts to listen: then no chart of the process needs to
+   * answer it.
+   */
+  replay(): void;
   /** Stops delivering datagrams to this hold, and leaves its groups; idempotent. */
   close(): Promise<void>;
+}
+
+/** A socket's address and port. */
+export interface Endpoint {
+  /** The IPv4 address. */
+  address: string;
+  /** The port. */
+  port: number;
+}
+
+interface Handed {
+  data: Uint8Array;
+  from: Endpoint;
+  at: number;
+  /** The one chart a unicast is for; a multicast is for every chart. */
+  to: DiscoveryListener | undefined;
+  /** Set once delivered; until then, a chart that starts to listen gets it anyway. */
+  delivered?: boolean;
 }
 
 interface Membership {
@@ -54,21 +122,89 @@ class SharedSocket {
   readonly listeners = new Set<DiscoveryListener>();
   /** Set when the last hold lets go: no new hold may take it. */
   closed = false;
+  /** The charts' own sockets, by `address:port`, when they hand each other datagrams. */
+  readonly endpoints = new Map<string, DiscoveryListener>();
   readonly #memberships = new Map<string, Membership>();
   readonly #socket: DatagramSocket;
+  readonly #handOver: boolean;
+  #handed: Handed[] = [];
+  /** The last multicast from each endpoint, for charts that start to listen later. */
+  readonly #lastMulticast = new Map<string, Handed>();
 
-  constructor(socket: DatagramSocket) {
+  constructor(socket: DatagramSocket, handOver: boolean) {
     this.#socket = socket;
+    this.#handOver = handOver;
   }
 
+  /** Delivers a datagram from the network to every chart. */
   deliver(data: Uint8Array, hostname: string, port: number): void {
-    for (const listener of this.listeners) {
-      try {
-        listener.onDatagram(data, hostname, port);
-      } catch (error) {
-        // One chart's failure does not keep the datagram from the others.
-        listener.onError(error as Error);
+    // The kernel's copy of a multicast that was handed over already.
+    if (this.#handOver && this.endpoints.has(`${hostname}:${port}`)) return;
+    const received: Received = { data, hostname, port };
+    for (const listener of this.listeners) this.#deliverTo(listener, received);
+  }
+
+  handOver(
+    data: Uint8Array,
+    from: Endpoint,
+    hostname: string,
+    port: number,
+    multicast: boolean,
+  ): boolean {
+    if (!this.#handOver) return false;
+    const to = multicast ? undefined : this.endpoints.get(`${hostname}:${port}`);
+    if (!multicast && !to) return false;
+    const handed = { data, from, at: performance.now(), to };
+    if (multicast) this.#lastMulticast.set(`${from.address}:${from.port}`, handed);
+    this.#queue(handed);
+    // A multicast goes on to the network for the other processes.
+    return !multicast;
+  }
+
+  /** Hands `to` the last multicast from each endpoint but its own. */
+  replay(to: DiscoveryListener): void {
+    if (!this.#handOver) return;
+    for (const [key, { data, from, at, delivered }] of this.#lastMulticast) {
+      if (delivered && this.endpoints.get(key) !== to) this.#queue({ data, from, at, to });
+    }
+  }
+
+  forget(endpoint: string): void {
+    this.endpoints.delete(endpoint);
+    this.#lastMulticast.delete(endpoint);
+  }
+
+  #queue(handed: Handed): void {
+    if (this.#handed.length === 0) setImmediate(() => this.#flush());
+    this.#handed.push(handed);
+  }
+
+  /**
+   * Delivers what was handed over, after the code that sent it has run, a
+   * few datagrams a turn of the event loop: the charts' event iterators read
+   * in between, so that a burst does not overflow their buffers.
+   */
+  #flush(): void {
+    const handed = this.#handed.splice(0, HANDED_PER_TURN);
+    if (this.#handed.length > 0) setImmediate(() => this.#flush());
+    for (const item of handed) {
+      item.delivered = true;
+      const { data, from, at, to } = item;
+      const received: Received = { data, hostname: from.address, port: from.port, at };
+      if (to) {
+        if (this.listeners.has(to)) this.#deliverTo(to, received);
+      } else {
+        for (const listener of this.listeners) this.#deliverTo(listener, received);
       }
+    }
+  }
+
+  #deliverTo(listener: DiscoveryListener, received: Received): void {
+    try {
+      listener.onDatagram(received);
+    } catch (error) {
+      // One chart's failure does not keep the datagram from the others.
+      listener.onError(error as Error);
     }
   }
 
@@ -128,7 +264,7 @@ export async function openDiscoverySocket(
   options: DiscoverySocketOptions,
   listener: DiscoveryListener,
 ): Promise<DiscoverySocket> {
-  const { transport, port, reuseAddress } = options;
+  const { transport, port, reuseAddress, handOver } = options;
   let ports = slots.get(transport);
   if (!ports) slots.set(transport, ports = new Map());
   const shareable = reuseAddress && port !== 0;
@@ -137,7 +273,7 @@ export async function openDiscoverySocket(
   while (true) {
     slot = shareable ? ports.get(port) : undefined;
     if (!slot) {
-      slot = { opened: openShared(transport, port, reuseAddress) };
+      slot = { opened: openShared(transport, port, reuseAddress, handOver) };
       if (shareable) {
         const opening = slot;
         ports.set(port, opening);
@@ -153,6 +289,7 @@ export async function openDiscoverySocket(
   socket.listeners.add(listener);
 
   const groups = new Set<string>();
+  const endpoints = new Set<string>();
   let closing: Promise<void> | undefined;
   return {
     async joinGroup(group, interfaceAddress) {
@@ -166,8 +303,27 @@ export async function openDiscoverySocket(
       if (!groups.delete(key)) return;
       await socket.leave(group, interfaceAddress);
     },
+    addEndpoint(address, port) {
+      const key = `${address}:${port}`;
+      endpoints.add(key);
+      socket.endpoints.set(key, listener);
+    },
+    removeEndpoint(address, port) {
+      const key = `${address}:${port}`;
+      if (endpoints.delete(key)) socket.forget(key);
+    },
+    handOver(data, from, hostname, to) {
+      if (closing) return false;
+      const multicast = hostname === MULTICAST_GROUP && to === port;
+      return socket.handOver(data, from, hostname, to, multicast);
+    },
+    replay() {
+      if (!closing) socket.replay(listener);
+    },
     close() {
       closing ??= (async () => {
+        for (const key of endpoints) socket.forget(key);
+        endpoints.clear();
         socket.listeners.delete(listener);
         if (socket.listeners.size === 0) {
           // The last hold: a chart that opens from now on binds a socket of its own.
@@ -193,6 +349,7 @@ async function openShared(
   transport: Transport,
   port: number,
   reuseAddress: boolean,
+  handOver: boolean,
 ): Promise<SharedSocket> {
   // Nothing arrives before the bind completes, so the socket is there for it.
   const target: { socket?: SharedSocket } = {};
@@ -203,5 +360,5 @@ async function openShared(
     onDatagram: (data, hostname, from) => target.socket?.deliver(data, hostname, from),
     onError: (error) => target.socket?.fail(error),
   });
-  return target.socket = new SharedSocket(datagramSocket);
+  return target.socket = new SharedSocket(datagramSocket, handOver);
 }

@@ -14,7 +14,7 @@ import {
   onSubnet,
   selectInterfaces,
 } from "./interfaces.ts";
-import { type DiscoverySocket, openDiscoverySocket } from "./discovery_socket.ts";
+import { type DiscoverySocket, openDiscoverySocket, type Received } from "./discovery_socket.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "./wire.ts";
 
@@ -38,12 +38,14 @@ export interface LinksOptions {
   reuseAddress: boolean;
   /** The socket API. */
   transport: Transport;
+  /** Whether charts of this process on the same port hand each other what they send. */
+  handOver: boolean;
   /** Which interfaces to use. */
   interfaces: InterfaceOptions;
   /** Whether instances on this machine discover each other (loopback is used). */
   localDiscovery: boolean;
-  /** Called with every datagram received, on any socket. */
-  onDatagram(data: Uint8Array, hostname: string, port: number): void;
+  /** Called with every datagram received, on any socket, and with those handed over in the process. */
+  onDatagram(received: Received): void;
   /** Called with errors the links recover from. */
   onError(error: Error): void;
   /** Called when an interface comes into use. */
@@ -80,6 +82,7 @@ export class Links {
         transport: options.transport,
         port: options.discoveryPort,
         reuseAddress: options.reuseAddress,
+        handOver: options.handOver,
       },
       { onDatagram: options.onDatagram, onError: options.onError },
     );
@@ -105,6 +108,32 @@ export class Links {
       if (link.name === "*" || onSubnet(address, link)) return link;
     }
     return undefined;
+  }
+
+  /**
+   * Sends a datagram from a link, or hands it to the chart of this process
+   * it is for.
+   *
+   * @param link The link to send from.
+   * @param data The datagram.
+   * @param hostname Where to: an address or the multicast group.
+   * @param port The port there.
+   * @returns A promise that resolves once the datagram is sent.
+   */
+  send(link: Link, data: Uint8Array, hostname: string, port: number): Promise<void> {
+    const from = { address: link.address, port: link.socket.port };
+    if (link.name !== "*" && this.#discovery.handOver(data, from, hostname, port)) {
+      return Promise.resolve();
+    }
+    return link.socket.send(data, hostname, port);
+  }
+
+  /**
+   * Hands this chart the last announcement of each chart of the process
+   * that shares its discovery socket, as if it had listened all along.
+   */
+  replay(): void {
+    this.#discovery.replay();
   }
 
   /** Closes every socket. */
@@ -134,6 +163,7 @@ export class Links {
     for (const [linkKey, link] of this.#links) {
       if (wantedKeys.has(linkKey) || this.#closed) continue;
       this.#links.delete(linkKey);
+      this.#discovery.removeEndpoint(link.address, link.socket.port);
       await this.#leave(link.address);
       await link.socket.close();
     }
@@ -146,6 +176,8 @@ export class Links {
         return;
       }
       this.#links.set(key(iface), link);
+      // A link of the default route has no address that others see it send from.
+      if (link.name !== "*") this.#discovery.addEndpoint(link.address, link.socket.port);
       this.#options.onLinkUp(link);
     }
   }
@@ -178,7 +210,7 @@ export class Links {
         hostname: iface.address,
         port: 0,
         reuseAddress: false,
-        onDatagram,
+        onDatagram: (data, hostname, port) => onDatagram({ data, hostname, port }),
         onError,
       });
     } catch (error) {

@@ -1,9 +1,19 @@
 import "./_lab.ts";
 import assert from "node:assert/strict";
-import { type DiscoveryListener, openDiscoverySocket } from "../src/discovery_socket.ts";
+import {
+  type DiscoveryListener,
+  openDiscoverySocket,
+  type Received,
+} from "../src/discovery_socket.ts";
 import type { DatagramSocket, SocketOptions, Transport } from "../src/transport.ts";
-import { foundEveryone, MULTICAST_GROUP } from "../mod.ts";
-import { Charts, freshPort, TRANSPORTS } from "./_charts.ts";
+import {
+  ChartBuilder,
+  foundEveryone,
+  maintain,
+  MULTICAST_GROUP,
+  type TransportKind,
+} from "../mod.ts";
+import { Charts, freshPort, TRANSPORTS, until } from "./_charts.ts";
 
 const deadline = () => AbortSignal.timeout(20_000);
 
@@ -41,25 +51,42 @@ class RecordingTransport implements Transport {
   }
 
   /** Delivers a datagram as socket `n` (from 1) would. */
-  receive(n: number, text: string): void {
-    this.opened[n - 1].onDatagram(new TextEncoder().encode(text), "127.0.0.1", 1234);
+  receive(n: number, text: string, hostname = "127.0.0.1", port = 1234): void {
+    this.opened[n - 1].onDatagram(encode(text), hostname, port);
   }
 }
 
-function listener(): DiscoveryListener & { heard: string[]; errors: Error[] } {
+function encode(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** A listener that records what it gets: `heard` as "text from host:port". */
+function listener(): DiscoveryListener & {
+  heard: string[];
+  received: Received[];
+  errors: Error[];
+} {
   const heard: string[] = [];
+  const received: Received[] = [];
   const errors: Error[] = [];
   return {
     heard,
+    received,
     errors,
-    onDatagram: (data) => heard.push(new TextDecoder().decode(data)),
+    onDatagram: (datagram) => {
+      received.push(datagram);
+      const text = new TextDecoder().decode(datagram.data);
+      heard.push(
+        datagram.port === 1234 ? text : `${text} from ${datagram.hostname}:${datagram.port}`,
+      );
+    },
     onError: (error) => errors.push(error),
   };
 }
 
 Deno.test("holds on one shared port share one socket, which closes with the last", async () => {
   const transport = new RecordingTransport();
-  const options = { transport, port: 7100, reuseAddress: true };
+  const options = { transport, port: 7100, reuseAddress: true, handOver: false };
   const [a, b] = [listener(), listener()];
   const holdA = await openDiscoverySocket(options, a);
   const holdB = await openDiscoverySocket(options, b);
@@ -81,7 +108,7 @@ Deno.test("holds on one shared port share one socket, which closes with the last
 
 Deno.test("holds that open together wait for one bind", async () => {
   const transport = new RecordingTransport();
-  const options = { transport, port: 7101, reuseAddress: true };
+  const options = { transport, port: 7101, reuseAddress: true, handOver: false };
   const holds = await Promise.all([1, 2, 3].map(() => openDiscoverySocket(options, listener())));
   assert.equal(transport.opened.length, 1);
   await Promise.all(holds.map((hold) => hold.close()));
@@ -92,10 +119,22 @@ Deno.test("a port bound without reuse, another port or another transport is not 
   const transport = new RecordingTransport();
   const other = new RecordingTransport();
   const holds = [
-    await openDiscoverySocket({ transport, port: 7102, reuseAddress: false }, listener()),
-    await openDiscoverySocket({ transport, port: 7102, reuseAddress: false }, listener()),
-    await openDiscoverySocket({ transport, port: 7103, reuseAddress: true }, listener()),
-    await openDiscoverySocket({ transport: other, port: 7103, reuseAddress: true }, listener()),
+    await openDiscoverySocket(
+      { transport, port: 7102, reuseAddress: false, handOver: false },
+      listener(),
+    ),
+    await openDiscoverySocket(
+      { transport, port: 7102, reuseAddress: false, handOver: false },
+      listener(),
+    ),
+    await openDiscoverySocket(
+      { transport, port: 7103, reuseAddress: true, handOver: false },
+      listener(),
+    ),
+    await openDiscoverySocket(
+      { transport: other, port: 7103, reuseAddress: true, handOver: false },
+      listener(),
+    ),
   ];
   assert.equal(transport.opened.length, 3);
   assert.equal(other.opened.length, 1);
@@ -104,7 +143,7 @@ Deno.test("a port bound without reuse, another port or another transport is not 
 
 Deno.test("a failed bind fails every hold waiting on it, and the next open tries again", async () => {
   const transport = new RecordingTransport();
-  const options = { transport, port: 7104, reuseAddress: true };
+  const options = { transport, port: 7104, reuseAddress: true, handOver: false };
   transport.failNextOpen = Object.assign(new Error("bind EADDRINUSE"), { code: "EADDRINUSE" });
   const results = await Promise.allSettled(
     [1, 2].map(() => openDiscoverySocket(options, listener())),
@@ -117,7 +156,7 @@ Deno.test("a failed bind fails every hold waiting on it, and the next open tries
 
 Deno.test("the group is joined once per interface and left when no hold needs it", async () => {
   const transport = new RecordingTransport();
-  const options = { transport, port: 7105, reuseAddress: true };
+  const options = { transport, port: 7105, reuseAddress: true, handOver: false };
   const holdA = await openDiscoverySocket(options, listener());
   const holdB = await openDiscoverySocket(options, listener());
   const holdC = await openDiscoverySocket(options, listener());
@@ -143,7 +182,7 @@ Deno.test("the group is joined once per interface and left when no hold needs it
 
 Deno.test("a listener that throws is told, and the others still get the datagram", async () => {
   const transport = new RecordingTransport();
-  const options = { transport, port: 7106, reuseAddress: true };
+  const options = { transport, port: 7106, reuseAddress: true, handOver: false };
   const failing = listener();
   failing.onDatagram = () => {
     throw new Error("listener failed");
@@ -181,3 +220,129 @@ for (const transport of TRANSPORTS) {
     assert.notEqual(freshPort(), discoveryPort);
   });
 }
+
+Deno.test("a multicast is handed to every hold at once, and its kernel copy is dropped", async () => {
+  const transport = new RecordingTransport();
+  const options = { transport, port: 7107, reuseAddress: true, handOver: true };
+  const [a, b] = [listener(), listener()];
+  const holdA = await openDiscoverySocket(options, a);
+  const holdB = await openDiscoverySocket(options, b);
+  holdA.addEndpoint("127.0.0.1", 5001);
+  const from = { address: "127.0.0.1", port: 5001 };
+  const before = performance.now();
+  // Still sent: the other processes need it.
+  assert.equal(holdA.handOver(encode("hello"), from, MULTICAST_GROUP, 7107), false);
+  await until(() => b.received.length === 1, deadline());
+  assert.deepEqual(b.heard, ["hello from 127.0.0.1:5001"]);
+  assert.ok(b.received[0].at! >= before && b.received[0].at! <= performance.now());
+  // A chart hears its own multicast as it would from the network.
+  assert.deepEqual(a.heard, ["hello from 127.0.0.1:5001"]);
+  transport.receive(1, "hello", "127.0.0.1", 5001);
+  transport.receive(1, "other", "127.0.0.1", 5002);
+  assert.deepEqual(b.heard, ["hello from 127.0.0.1:5001", "other from 127.0.0.1:5002"]);
+  await holdA.close();
+  await holdB.close();
+});
+
+Deno.test("a unicast to a chart of the process is handed to it alone, not sent", async () => {
+  const transport = new RecordingTransport();
+  const options = { transport, port: 7108, reuseAddress: true, handOver: true };
+  const [a, b, c] = [listener(), listener(), listener()];
+  const holds = [
+    await openDiscoverySocket(options, a),
+    await openDiscoverySocket(options, b),
+    await openDiscoverySocket(options, c),
+  ];
+  holds[1].addEndpoint("127.0.0.1", 5002);
+  const from = { address: "127.0.0.1", port: 5001 };
+  assert.equal(holds[0].handOver(encode("answer"), from, "127.0.0.1", 5002), true);
+  assert.equal(holds[0].handOver(encode("away"), from, "198.18.0.9", 5002), false);
+  await until(() => b.received.length === 1, deadline());
+  assert.deepEqual([a.heard, b.heard, c.heard], [[], ["answer from 127.0.0.1:5001"], []]);
+  // Once its socket is gone, a unicast to it goes to the network.
+  holds[1].removeEndpoint("127.0.0.1", 5002);
+  assert.equal(holds[0].handOver(encode("late"), from, "127.0.0.1", 5002), false);
+  for (const hold of holds) await hold.close();
+});
+
+Deno.test("a chart that starts to listen is handed the last multicast of every other", async () => {
+  const transport = new RecordingTransport();
+  const options = { transport, port: 7109, reuseAddress: true, handOver: true };
+  const [a, b, late] = [listener(), listener(), listener()];
+  const holdA = await openDiscoverySocket(options, a);
+  const holdB = await openDiscoverySocket(options, b);
+  holdA.addEndpoint("127.0.0.1", 5001);
+  holdB.addEndpoint("127.0.0.1", 5002);
+  const fromA = { address: "127.0.0.1", port: 5001 };
+  holdA.handOver(encode("a1"), fromA, MULTICAST_GROUP, 7109);
+  holdA.handOver(encode("a2"), fromA, MULTICAST_GROUP, 7109);
+  holdB.handOver(encode("b1"), { address: "127.0.0.1", port: 5002 }, MULTICAST_GROUP, 7109);
+  await until(() => a.received.length === 3, deadline());
+  const holdLate = await openDiscoverySocket(options, late);
+  holdLate.replay();
+  await until(() => late.received.length === 2, deadline());
+  assert.deepEqual(late.heard, ["a2 from 127.0.0.1:5001", "b1 from 127.0.0.1:5002"]);
+  // A chart that left is not replayed.
+  await holdB.close();
+  holdA.replay();
+  holdLate.replay();
+  await until(() => late.received.length === 3, deadline());
+  assert.deepEqual(late.heard.slice(2), ["a2 from 127.0.0.1:5001"]);
+  assert.equal(a.received.length, 3);
+  await holdA.close();
+  await holdLate.close();
+});
+
+Deno.test("a transport of the user's own gets no hand-over: it sees every datagram", async () => {
+  const transport = new RecordingTransport();
+  const options = { transport, port: 7110, reuseAddress: true, handOver: false };
+  const [a, b] = [listener(), listener()];
+  const holdA = await openDiscoverySocket(options, a);
+  const holdB = await openDiscoverySocket(options, b);
+  holdA.addEndpoint("127.0.0.1", 5001);
+  holdB.addEndpoint("127.0.0.1", 5002);
+  const from = { address: "127.0.0.1", port: 5001 };
+  assert.equal(holdA.handOver(encode("m"), from, MULTICAST_GROUP, 7110), false);
+  assert.equal(holdA.handOver(encode("u"), from, "127.0.0.1", 5002), false);
+  holdB.replay();
+  // The kernel's copy is what arrives.
+  transport.receive(1, "m", "127.0.0.1", 5001);
+  assert.deepEqual(b.heard, ["m from 127.0.0.1:5001"]);
+  await holdA.close();
+  await holdB.close();
+});
+
+/** An interval far longer than any deadline here: only an answer or a hand-over is in time. */
+const SLOW = { min: 30_000, max: 30_000, rampdown: 1 };
+
+function slowChart(id: number, discoveryPort: number, transport: TransportKind) {
+  return new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
+    .localDiscovery(true).withRampdown(SLOW).withTransport(transport).finish();
+}
+
+Deno.test("a chart opened long before it starts is answered: it heard nothing while idle", async () => {
+  const discoveryPort = freshPort();
+  // Two socket APIs: two discovery sockets, so the kernel carries everything.
+  await using a = await slowChart(1, discoveryPort, "node");
+  await using b = await slowChart(2, discoveryPort, "deno");
+  // The scenario: b opened well before a announces (beyond any transit margin).
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  maintain(a);
+  await until(() => b.counters.dropped.idle > 0, deadline());
+  maintain(b);
+  await foundEveryone(b, 2, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(a.counters.replies, 1);
+});
+
+Deno.test("a chart of the process that starts late is handed what the others announced", async () => {
+  const discoveryPort = freshPort();
+  await using a = await slowChart(1, discoveryPort, "deno");
+  await using b = await slowChart(2, discoveryPort, "deno");
+  maintain(a);
+  await until(() => b.counters.dropped.idle > 0, deadline());
+  maintain(b);
+  await foundEveryone(b, 2, { signal: AbortSignal.timeout(10_000) });
+  await foundEveryone(a, 2, { signal: deadline() });
+  assert.equal(a.counters.replies, 0);
+  assert.equal(b.counters.replies, 0);
+});
