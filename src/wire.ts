@@ -106,7 +106,7 @@ export interface Announcement {
   incarnation?: bigint;
   /** The sender's sequence number, one more for every datagram it sends. */
   seq?: number;
-  /** How long the sender has been listening, in milliseconds: what it may have heard. */
+  /** How long the sender has been running discovery, in milliseconds: what it may have heard. */
   listening?: number;
   /**
    * For encoding: the id of the key that will sign the datagram; the

@@ -820,6 +820,9 @@ function notes(plan: Plan, transport: string, hasGc: boolean): string[] {
     ". The floor is a raw socket fed the same. Heap per chart entry: a sniffing chart with " +
     "expiry off fed distinct crafted announcements.",
     "Codec: deno bench tests/codec_bench.ts, batches of 1000 distinct datagrams, one core.",
+    "Charts in one process share one discovery socket and hand each other what they send, so " +
+    "in the one-process join the newcomer is handed the running charts' last announcements " +
+    "when it starts: no answers, and its received count includes those hand-overs.",
     "Rust crate: the figures quoted in issue 6, measured on this kind of machine, not in this run.",
   ];
 }
