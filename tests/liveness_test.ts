@@ -204,9 +204,12 @@ Deno.test("two live instances with one id are reported, and the chart never flip
   const observed = record(observer.events());
   maintain(observer);
   await using first = await fastChart(7, discoveryPort);
+  const firstBuilt = Date.now();
   const firstEvents = first.events();
   maintain(first);
   await foundEveryone(observer, 2, { signal: deadline() });
+  // Incarnations order starts by the millisecond: the second must start in a later one.
+  await until(() => Date.now() > firstBuilt, deadline());
   await using second = await new ChartBuilder().withId(7).withServicePort(9999)
     .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
   const secondEvents = second.events();
