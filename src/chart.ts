@@ -1130,7 +1130,19 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     const entry = previous?.address === address && announcesSame(previous, announcement)
       ? previous
       : this.#entryOf(announcement, address);
-    peer ??= { entry, ttl, heardAt: now, addressHeardAt: now, port, probedAt: 0, confirmed: false };
+    // Every field from the start: one object shape for every peer.
+    peer ??= {
+      entry,
+      incarnation,
+      seq,
+      ttl,
+      heardAt: now,
+      addressHeardAt: now,
+      port,
+      probedAt: 0,
+      confirmed: false,
+      superseded: undefined,
+    };
     if (!isNew) peer.confirmed = true;
     peer.incarnation = incarnation;
     peer.seq = seq;
@@ -1146,7 +1158,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       this.#peers.set(id, peer);
       this.#unconfirmed.push(id);
       this.#scheduleSweep();
-      this.#emit({ type: "added", entry });
+      if (this.#subscribers.size > 0) this.#emit({ type: "added", entry });
       for (const watcher of this.#watchers) watcher();
     } else if (entry !== previous) {
       peer.entry = entry;

@@ -140,7 +140,7 @@ class SharedSocket {
   deliver(data: Uint8Array, hostname: string, port: number): void {
     // The kernel's copy of a multicast that was handed over already.
     if (this.#handOver && this.endpoints.has(`${hostname}:${port}`)) return;
-    const received: Received = { data, hostname, port };
+    const received: Received = { data, hostname, port, at: undefined, decoded: undefined };
     for (const listener of this.listeners) this.#deliverTo(listener, received);
   }
 
@@ -190,7 +190,13 @@ class SharedSocket {
     for (const item of handed) {
       item.delivered = true;
       const { data, from, at, to } = item;
-      const received: Received = { data, hostname: from.address, port: from.port, at };
+      const received: Received = {
+        data,
+        hostname: from.address,
+        port: from.port,
+        at,
+        decoded: undefined,
+      };
       if (to) {
         if (this.listeners.has(to)) this.#deliverTo(to, received);
       } else {

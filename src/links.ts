@@ -210,7 +210,8 @@ export class Links {
         hostname: iface.address,
         port: 0,
         reuseAddress: false,
-        onDatagram: (data, hostname, port) => onDatagram({ data, hostname, port }),
+        onDatagram: (data, hostname, port) =>
+          onDatagram({ data, hostname, port, at: undefined, decoded: undefined }),
         onError,
       });
     } catch (error) {

@@ -226,6 +226,9 @@ function failedInARow(trials: number[]): boolean {
     trials.slice(-MAX_FAILURES_IN_A_ROW).every((value) => !Number.isFinite(value));
 }
 
+/** The pause after a convergence trial, in milliseconds. */
+const SETTLE = 500;
+
 /**
  * One convergence trial: every instance opens, then all start; the time from
  * the last start until the last instance is complete. Infinity on a timeout.
@@ -254,7 +257,9 @@ async function convergenceTrial(
     return Infinity;
   } finally {
     await closeGroups(placements, name, kind);
-    await sleep(50);
+    // Sockets finish closing in the background (the floor has 2 per
+    // instance): the next trial starts on a quiet process.
+    await sleep(SETTLE);
   }
 }
 
