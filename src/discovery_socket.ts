@@ -108,6 +108,8 @@ interface Handed {
   at: number;
   /** The one chart a unicast is for; a multicast is for every chart. */
   to: DiscoveryListener | undefined;
+  /** The chart that sent a multicast: it hears its own from the network, as a check of the path. */
+  sender: DiscoveryListener | undefined;
   /** Set once delivered; until then, a chart that starts to listen gets it anyway. */
   delivered?: boolean;
 }
@@ -138,34 +140,48 @@ class SharedSocket {
 
   /** Delivers a datagram from the network to every chart. */
   deliver(data: Uint8Array, hostname: string, port: number): void {
-    // The kernel's copy of a multicast that was handed over already.
-    if (this.#handOver && this.endpoints.has(`${hostname}:${port}`)) return;
     const received: Received = { data, hostname, port, at: undefined, decoded: undefined };
+    // The kernel's copy of a multicast that was handed over: only its sender
+    // hears it, which tells that chart that multicast loops back.
+    const sender = this.#handOver ? this.endpoints.get(`${hostname}:${port}`) : undefined;
+    if (sender) {
+      this.#deliverTo(sender, received);
+      return;
+    }
     for (const listener of this.listeners) this.#deliverTo(listener, received);
   }
 
   handOver(
     data: Uint8Array,
     from: Endpoint,
+    sender: DiscoveryListener,
     hostname: string,
     port: number,
     multicast: boolean,
   ): boolean {
     if (!this.#handOver) return false;
-    const to = multicast ? undefined : this.endpoints.get(`${hostname}:${port}`);
-    if (!multicast && !to) return false;
-    const handed = { data, from, at: performance.now(), to };
-    if (multicast) this.#lastMulticast.set(`${from.address}:${from.port}`, handed);
-    this.#queue(handed);
+    if (!multicast) {
+      const to = this.endpoints.get(`${hostname}:${port}`);
+      if (!to) return false;
+      this.#queue({ data, from, at: performance.now(), to, sender: undefined });
+      return true;
+    }
+    const handed: Handed = { data, from, at: performance.now(), to: undefined, sender };
+    this.#lastMulticast.set(`${from.address}:${from.port}`, handed);
+    // Alone in the process: there is no one to hand it to, only to replay it to later.
+    if (this.listeners.size > 1) this.#queue(handed);
+    else handed.delivered = true;
     // A multicast goes on to the network for the other processes.
-    return !multicast;
+    return false;
   }
 
   /** Hands `to` the last multicast from each endpoint but its own. */
   replay(to: DiscoveryListener): void {
     if (!this.#handOver) return;
     for (const [key, { data, from, at, delivered }] of this.#lastMulticast) {
-      if (delivered && this.endpoints.get(key) !== to) this.#queue({ data, from, at, to });
+      if (delivered && this.endpoints.get(key) !== to) {
+        this.#queue({ data, from, at, to, sender: undefined });
+      }
     }
   }
 
@@ -189,7 +205,7 @@ class SharedSocket {
     if (this.#handed.length > 0) setImmediate(() => this.#flush());
     for (const item of handed) {
       item.delivered = true;
-      const { data, from, at, to } = item;
+      const { data, from, at, to, sender } = item;
       const received: Received = {
         data,
         hostname: from.address,
@@ -200,7 +216,9 @@ class SharedSocket {
       if (to) {
         if (this.listeners.has(to)) this.#deliverTo(to, received);
       } else {
-        for (const listener of this.listeners) this.#deliverTo(listener, received);
+        for (const listener of this.listeners) {
+          if (listener !== sender) this.#deliverTo(listener, received);
+        }
       }
     }
   }
@@ -321,7 +339,7 @@ export async function openDiscoverySocket(
     handOver(data, from, hostname, to) {
       if (closing) return false;
       const multicast = hostname === MULTICAST_GROUP && to === port;
-      return socket.handOver(data, from, hostname, to, multicast);
+      return socket.handOver(data, from, listener, hostname, to, multicast);
     },
     replay() {
       if (!closing) socket.replay(listener);
