@@ -507,6 +507,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    */
   #listeningSince = Infinity;
   #lastAnnounced = -Infinity;
+  /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
+  #jitter = 0.5;
   #stopDiscovery: (() => void) | undefined;
   #announceTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
@@ -911,19 +913,33 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   /** Announces on every link, then again after the next interval. */
-  #announce(start: number): void {
+  #announce(start: number, planned = false): void {
+    if (planned) {
+      // Instances heard since this round was planned widen the spacing: when
+      // a crowd starts together, its second round does not come at once.
+      const wait = this.#interval(start) - (performance.now() - this.#lastAnnounced);
+      if (wait > 0) {
+        this.#announceTimer = setTimeout(() => this.#announce(start, true), wait);
+        return;
+      }
+    }
     this.#announced = true;
     for (const link of this.#links!.all) this.#announceOn(link);
+    this.#jitter = Math.random();
+    this.#announceTimer = setTimeout(() => this.#announce(start, true), this.#interval(start));
+  }
+
+  /** The interval after the last announcement, for the chart's size now. */
+  #interval(start: number): number {
     const { rampdown } = this.#config;
     // A large chart slows its ramp, so that N instances do not send N² datagrams
     // ten times a second: never beyond the longest interval its ttl covers.
     const crowded = Math.min(rampdown.max, this.size * CROWD_SPACING);
-    const delay = nextInterval(
+    return nextInterval(
       { ...rampdown, min: Math.max(rampdown.min, crowded) },
-      performance.now() - start,
-      Math.random(),
+      this.#lastAnnounced - start,
+      this.#jitter,
     );
-    this.#announceTimer = setTimeout(() => this.#announce(start), delay);
   }
 
   #announceOn(link: Link): void {

@@ -373,3 +373,16 @@ Deno.test("maintaining a chart twice is refused, and a closed chart's discovery 
   await msgChart.close();
   assert.equal((await msgChart.events().next()).done, true);
 });
+
+Deno.test("a chart that grows while its next round is planned spaces the round by its crowd", async () => {
+  await using crowd = await Charts.start(60, "deno");
+  await Promise.all(crowd.charts.map((chart) => foundEveryone(chart, 60, { signal: deadline() })));
+  // The default ramp: the second round would come 90-110 ms after the first.
+  await using newcomer = await portChart(100, crowd.charts[0].discoveryPort, "deno");
+  maintain(newcomer);
+  const first = performance.now();
+  await foundEveryone(newcomer, 61, { signal: deadline() });
+  await until(() => newcomer.counters.announcements >= 2, deadline());
+  // 60 instances charted, 5 ms each: 300 ms, less the 10% jitter.
+  assert.ok(performance.now() - first >= 270, `${performance.now() - first} ms`);
+});
