@@ -224,7 +224,9 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
 
   /**
    * Lets several instances on this machine share the discovery port, so that
-   * they discover each other.
+   * they discover each other. Charts of one process on the same port and
+   * transport then share one discovery socket, and hand each other what they
+   * send without the network.
    *
    * @param enabled Whether to share the port.
    * @returns A builder with local discovery set.
@@ -236,7 +238,11 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
   /**
    * Chooses the socket API: `Deno.listenDatagram` (`"deno"`, needs
    * `--unstable-net`), `node:dgram` (`"node"`), the first available
-   * (`"auto"`), or a {@linkcode Transport} of your own.
+   * (`"auto"`), or a {@linkcode Transport} of your own. Charts of one process
+   * hand each other their datagrams over the built-in ones; over a transport
+   * of your own everything goes through it, so that it can drop or delay
+   * what charts of one process send each other (those on one port share
+   * its discovery socket: what it drops there, all of them miss).
    *
    * @param transport The socket API.
    * @returns A builder with the transport set.

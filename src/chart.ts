@@ -909,6 +909,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     this.#announceTimer = undefined;
     this.#mode = undefined;
     this.#listeningSince = Infinity;
+    // A chart that no longer announces is not handed to charts that start later.
+    this.#links?.withdraw();
     this.#stopDiscovery = undefined;
   }
 

@@ -90,6 +90,8 @@ export interface DiscoverySocket {
    * answer it.
    */
   replay(): void;
+  /** Forgets this hold's last multicasts: its chart stopped announcing, so none is replayed. */
+  withdraw(): void;
   /** Stops delivering datagrams to this hold, and leaves its groups; idempotent. */
   close(): Promise<void>;
 }
@@ -187,6 +189,10 @@ class SharedSocket {
 
   forget(endpoint: string): void {
     this.endpoints.delete(endpoint);
+    this.withdraw(endpoint);
+  }
+
+  withdraw(endpoint: string): void {
     this.#lastMulticast.delete(endpoint);
   }
 
@@ -343,6 +349,9 @@ export async function openDiscoverySocket(
     },
     replay() {
       if (!closing) socket.replay(listener);
+    },
+    withdraw() {
+      for (const key of endpoints) socket.withdraw(key);
     },
     close() {
       closing ??= (async () => {

@@ -136,6 +136,11 @@ export class Links {
     this.#discovery.replay();
   }
 
+  /** Stops replaying this chart's announcements to charts that start later. */
+  withdraw(): void {
+    this.#discovery.withdraw();
+  }
+
   /** Closes every socket. */
   async close(): Promise<void> {
     this.#closed = true;

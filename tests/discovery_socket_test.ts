@@ -350,3 +350,21 @@ Deno.test("a chart of the process that starts late is handed what the others ann
   assert.equal(a.counters.replies, 0);
   assert.equal(b.counters.replies, 0);
 });
+
+Deno.test("a chart that stopped announcing is not handed to charts that start later", async () => {
+  const discoveryPort = freshPort();
+  await using stopped = await slowChart(1, discoveryPort, "deno");
+  await using running = await slowChart(2, discoveryPort, "deno");
+  await using late = await slowChart(3, discoveryPort, "deno");
+  const stop = new AbortController();
+  const discovery = maintain(stopped, { signal: stop.signal });
+  maintain(running);
+  await foundEveryone(running, 2, { signal: deadline() });
+  stop.abort();
+  await discovery;
+  maintain(late);
+  // Both last announcements would be handed over in one turn: once it has the one, it had both.
+  await foundEveryone(late, 2, { signal: deadline() });
+  assert.equal(late.get(1), undefined);
+  assert.deepEqual(late.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
+});
