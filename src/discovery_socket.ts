@@ -7,11 +7,13 @@
  * one, N² datagrams a round, at tens of microseconds each. One shared socket
  * receives each announcement once and hands it to every chart.
  *
- * Over the built-in transports, what the charts of a process send each other
- * does not go through the kernel at all: a multicast reaches the others at
- * once (the kernel's copy of it is dropped when it comes back), and a
- * unicast to one of them is handed over instead of sent. A transport of the
- * user's own sees everything, so that it can simulate loss between charts.
+ * Over the built-in transports, the charts of a process also hand each other
+ * what they send: a multicast reaches the others at once (it still goes out
+ * for other processes, and its copy from the kernel goes to its sender
+ * alone, which learns that multicast loops back), and a unicast to one of
+ * them is handed over instead of sent. A chart that starts to listen is
+ * handed the last announcement of every other. A transport of the user's own
+ * sees everything, so that it can simulate loss between charts.
  *
  * @module
  */
@@ -180,10 +182,9 @@ class SharedSocket {
   /** Hands `to` the last multicast from each endpoint but its own. */
   replay(to: DiscoveryListener): void {
     if (!this.#handOver) return;
-    for (const [key, { data, from, at, delivered }] of this.#lastMulticast) {
-      if (delivered && this.endpoints.get(key) !== to) {
-        this.#queue({ data, from, at, to, sender: undefined });
-      }
+    for (const { data, from, at, delivered, sender } of this.#lastMulticast.values()) {
+      // Not yet delivered: it reaches the new chart anyway.
+      if (delivered && sender !== to) this.#queue({ data, from, at, to, sender: undefined });
     }
   }
 
