@@ -23,7 +23,7 @@ import { MULTICAST_GROUP } from "./wire.ts";
 import { setImmediate } from "node:timers";
 
 /** How many handed-over datagrams one turn of the event loop delivers. */
-const HANDED_PER_TURN = 8;
+const HANDED_PER_TURN = 32;
 
 /** A datagram as the charts of a process receive it. */
 export interface Received {

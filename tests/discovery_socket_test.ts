@@ -13,7 +13,7 @@ import {
   MULTICAST_GROUP,
   type TransportKind,
 } from "../mod.ts";
-import { Charts, freshPort, TRANSPORTS, until } from "./_charts.ts";
+import { Charts, collect, freshPort, portChart, TRANSPORTS, until } from "./_charts.ts";
 
 const deadline = () => AbortSignal.timeout(20_000);
 
@@ -367,4 +367,22 @@ Deno.test("a chart that stopped announcing is not handed to charts that start la
   await foundEveryone(late, 2, { signal: deadline() });
   assert.equal(late.get(1), undefined);
   assert.deepEqual(late.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
+});
+
+Deno.test("300 charts starting together in one process overflow no event iterator", async () => {
+  const discoveryPort = freshPort();
+  const charts = [];
+  try {
+    for (let id = 1; id <= 300; id++) charts.push(await portChart(id, discoveryPort, "deno"));
+    // The default buffer holds 256 events; each chart hears of 299 others at once.
+    const added = collect(
+      charts[0].events(),
+      (seen) => seen.filter((event) => event.type === "added").length === 299,
+      deadline(),
+    );
+    for (const chart of charts) maintain(chart);
+    assert.equal((await added).length, 299);
+  } finally {
+    await Promise.all(charts.map((chart) => chart.close()));
+  }
 });
