@@ -275,9 +275,6 @@ export function watchChart(chart: Chart<Entry>, onChange: () => void): () => voi
   return watchImpl(chart, onChange);
 }
 
-/** Entries shared by the charts that read one datagram alike (its announcement is shared). */
-const sharedEntries = new WeakMap<Announcement, Entry>();
-
 /**
  * Converts an id given as a bigint or a safe integer to a bigint.
  *
@@ -1026,7 +1023,9 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       result = received.decoded.value as DecodeResult;
     } else {
       result = decodeAnnouncement(data, this.header, this.#layout);
-      if (decodeKey !== undefined) received.decoded = { key: decodeKey, value: result };
+      if (decodeKey !== undefined) {
+        received.decoded = { key: decodeKey, value: result, entry: undefined };
+      }
     }
     if (!result.ok) {
       counters.dropped[result.reason]++;
@@ -1038,7 +1037,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     } else if (announcement.goodbye) {
       this.#heardGoodbye(announcement);
     } else {
-      this.#heard(announcement, hostname, port, data.length, at);
+      const shared = decodeKey === undefined ? undefined : received.decoded;
+      this.#heard(announcement, hostname, port, data.length, at, shared);
     }
   }
 
@@ -1089,6 +1089,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     port: number,
     size: number,
     sentAt: number | undefined,
+    shared: { entry?: unknown } | undefined,
   ): void {
     const { id, incarnation, seq } = announcement;
     // Handed over in this process: when it was sent is known exactly.
@@ -1147,7 +1148,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     // Most datagrams repeat what is charted: no new entry for those.
     const entry = previous?.address === address && announcesSame(previous, announcement)
       ? previous
-      : this.#entryOf(announcement, address);
+      : this.#entryOf(announcement, address, shared);
     // Every field from the start: one object shape for every peer.
     peer ??= {
       entry,
@@ -1267,16 +1268,17 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
   }
 
-  #entryOf(announcement: Announcement, address: string): E {
-    const shared = sharedEntries.get(announcement);
-    if (shared?.address === address) return shared as E;
+  /** The entry of an announcement; `shared` holds the one charts that read it alike share. */
+  #entryOf(announcement: Announcement, address: string, shared?: { entry?: unknown }): E {
+    const sharedEntry = shared?.entry as E | undefined;
+    if (sharedEntry?.address === address) return sharedEntry;
     const { id } = announcement;
     const entry = freezeEntry(
       (announcement.ports
         ? { id, address, ports: announcement.ports }
         : { id, address, msg: announcement.msg }) as E,
     );
-    sharedEntries.set(announcement, entry);
+    if (shared) shared.entry = entry;
     return entry;
   }
 

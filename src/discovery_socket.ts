@@ -37,9 +37,9 @@ export interface Received {
   readonly at?: number;
   /**
    * What the last chart made of it, under a key that says how it read it:
-   * the charts that read it alike decode it once.
+   * the charts that read it alike decode it once, and share its entry.
    */
-  decoded?: { key: string; value: unknown };
+  decoded?: { key: string; value: unknown; entry?: unknown };
 }
 
 /** A chart's use of a discovery socket. */
