@@ -499,10 +499,10 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   /**
    * Since when discovery has run, in the group on the chart's interfaces,
    * handling all it hears (monotonic ms): a chart opened but not yet
-   * maintained or sniffed drops what it hears. And when it last multicast an
-   * announcement.
+   * maintained or sniffed drops what it hears.
    */
   #listeningSince = Infinity;
+  /** When this chart last multicast an announcement (monotonic ms). */
   #lastAnnounced = -Infinity;
   /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
   #jitter = 0.5;

@@ -115,12 +115,21 @@ interface Handed {
   /** The chart that sent a multicast: it hears its own from the network, as a check of the path. */
   sender: DiscoveryListener | undefined;
   /** Set once delivered; until then, a chart that starts to listen gets it anyway. */
-  delivered?: boolean;
+  delivered: boolean;
 }
 
 interface Membership {
   holds: number;
   joined: Promise<void>;
+}
+
+/** How endpoints are keyed: as the network reports a datagram's source. */
+function endpointKey(address: string, port: number): string {
+  return `${address}:${port}`;
+}
+
+function membershipKey(group: string, interfaceAddress: string): string {
+  return `${group}/${interfaceAddress}`;
 }
 
 /** A socket and the charts that hold it. */
@@ -147,7 +156,7 @@ class SharedSocket {
     const received: Received = { data, hostname, port, at: undefined, decoded: undefined };
     // The kernel's copy of a multicast that was handed over: only its sender
     // hears it, which tells that chart that multicast loops back.
-    const sender = this.#handOver ? this.endpoints.get(`${hostname}:${port}`) : undefined;
+    const sender = this.#handOver ? this.endpoints.get(endpointKey(hostname, port)) : undefined;
     if (sender) {
       this.#deliverTo(sender, received);
       return;
@@ -165,13 +174,20 @@ class SharedSocket {
   ): boolean {
     if (!this.#handOver) return false;
     if (!multicast) {
-      const to = this.endpoints.get(`${hostname}:${port}`);
+      const to = this.endpoints.get(endpointKey(hostname, port));
       if (!to) return false;
-      this.#queue({ data, from, at: performance.now(), to, sender: undefined });
+      this.#queue({ data, from, at: performance.now(), to, sender: undefined, delivered: false });
       return true;
     }
-    const handed: Handed = { data, from, at: performance.now(), to: undefined, sender };
-    this.#lastMulticast.set(`${from.address}:${from.port}`, handed);
+    const handed: Handed = {
+      data,
+      from,
+      at: performance.now(),
+      to: undefined,
+      sender,
+      delivered: false,
+    };
+    this.#lastMulticast.set(endpointKey(from.address, from.port), handed);
     // Alone in the process: there is no one to hand it to, only to replay it to later.
     if (this.listeners.size > 1) this.#queue(handed);
     else handed.delivered = true;
@@ -184,7 +200,9 @@ class SharedSocket {
     if (!this.#handOver) return;
     for (const { data, from, at, delivered, sender } of this.#lastMulticast.values()) {
       // Not yet delivered: it reaches the new chart anyway.
-      if (delivered && sender !== to) this.#queue({ data, from, at, to, sender: undefined });
+      if (delivered && sender !== to) {
+        this.#queue({ data, from, at, to, sender: undefined, delivered: false });
+      }
     }
   }
 
@@ -244,7 +262,7 @@ class SharedSocket {
   }
 
   async join(group: string, interfaceAddress: string): Promise<void> {
-    const key = `${group}/${interfaceAddress}`;
+    const key = membershipKey(group, interfaceAddress);
     let membership = this.#memberships.get(key);
     if (!membership) {
       membership = { holds: 0, joined: this.#socket.joinGroup(group, interfaceAddress) };
@@ -262,7 +280,7 @@ class SharedSocket {
   }
 
   async leave(group: string, interfaceAddress: string): Promise<void> {
-    const key = `${group}/${interfaceAddress}`;
+    const key = membershipKey(group, interfaceAddress);
     const membership = this.#memberships.get(key);
     if (!membership || --membership.holds > 0) return;
     this.#memberships.delete(key);
@@ -274,13 +292,8 @@ class SharedSocket {
   }
 }
 
-/** A shared socket, or the promise of one while it opens. */
-interface Slot {
-  opened: Promise<SharedSocket>;
-}
-
-/** The shared sockets of this process, by transport and port. */
-const slots = new WeakMap<Transport, Map<number, Slot>>();
+/** The shared sockets of this process (promised while they open), by transport and port. */
+const slots = new WeakMap<Transport, Map<number, Promise<SharedSocket>>>();
 
 /**
  * Opens a discovery socket bound to `0.0.0.0` on the port, or takes a hold on
@@ -300,53 +313,52 @@ export async function openDiscoverySocket(
   if (!ports) slots.set(transport, ports = new Map());
   const shareable = reuseAddress && port !== 0;
   let socket: SharedSocket;
-  let slot: Slot | undefined;
+  let slot: Promise<SharedSocket> | undefined;
   while (true) {
     slot = shareable ? ports.get(port) : undefined;
     if (!slot) {
-      slot = { opened: openShared(transport, port, reuseAddress, handOver) };
+      const opening = slot = openShared(transport, port, reuseAddress, handOver);
       if (shareable) {
-        const opening = slot;
         ports.set(port, opening);
-        opening.opened.catch(() => {
+        opening.catch(() => {
           if (ports.get(port) === opening) ports.delete(port);
         });
       }
     }
-    socket = await slot.opened;
+    socket = await slot;
     // The last hold may have let go of it while this one waited.
     if (!socket.closed) break;
   }
   socket.listeners.add(listener);
 
-  const groups = new Set<string>();
+  /** The groups this hold joined, by membership key. */
+  const groups = new Map<string, { group: string; interfaceAddress: string }>();
   const endpoints = new Set<string>();
   let closing: Promise<void> | undefined;
   return {
     async joinGroup(group, interfaceAddress) {
-      const key = `${group}\n${interfaceAddress}`;
+      const key = membershipKey(group, interfaceAddress);
       if (groups.has(key) || closing) return;
       await socket.join(group, interfaceAddress);
-      groups.add(key);
+      groups.set(key, { group, interfaceAddress });
     },
     async leaveGroup(group, interfaceAddress) {
-      const key = `${group}\n${interfaceAddress}`;
-      if (!groups.delete(key)) return;
+      if (!groups.delete(membershipKey(group, interfaceAddress))) return;
       await socket.leave(group, interfaceAddress);
     },
-    addEndpoint(address, port) {
-      const key = `${address}:${port}`;
+    addEndpoint(address, endpointPort) {
+      const key = endpointKey(address, endpointPort);
       endpoints.add(key);
       socket.endpoints.set(key, listener);
     },
-    removeEndpoint(address, port) {
-      const key = `${address}:${port}`;
+    removeEndpoint(address, endpointPort) {
+      const key = endpointKey(address, endpointPort);
       if (endpoints.delete(key)) socket.forget(key);
     },
-    handOver(data, from, hostname, to) {
+    handOver(data, from, hostname, toPort) {
       if (closing) return false;
-      const multicast = hostname === MULTICAST_GROUP && to === port;
-      return socket.handOver(data, from, listener, hostname, to, multicast);
+      const multicast = hostname === MULTICAST_GROUP && toPort === port;
+      return socket.handOver(data, from, listener, hostname, toPort, multicast);
     },
     replay() {
       if (!closing) socket.replay(listener);
@@ -366,11 +378,10 @@ export async function openDiscoverySocket(
           await socket.close();
           return;
         }
-        const left = [...groups].map((key) => {
-          const [group, interfaceAddress] = key.split("\n");
+        const left = [...groups.values()].map(({ group, interfaceAddress }) =>
           // The interface or its address may be gone, and the membership with it.
-          return socket.leave(group, interfaceAddress).catch(() => {});
-        });
+          socket.leave(group, interfaceAddress).catch(() => {})
+        );
         groups.clear();
         await Promise.all(left);
       })();

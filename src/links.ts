@@ -14,7 +14,12 @@ import {
   onSubnet,
   selectInterfaces,
 } from "./interfaces.ts";
-import { type DiscoverySocket, openDiscoverySocket, type Received } from "./discovery_socket.ts";
+import {
+  type DiscoverySocket,
+  type Endpoint,
+  openDiscoverySocket,
+  type Received,
+} from "./discovery_socket.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "./wire.ts";
 
@@ -53,6 +58,14 @@ export interface LinksOptions {
 }
 
 const DEFAULT_RESCAN_INTERVAL = 1_000;
+
+/**
+ * Where others see a link's datagrams come from; none for a link of the
+ * default route, bound to `0.0.0.0`, whose source the kernel picks.
+ */
+function endpointOf(link: Link): Endpoint | undefined {
+  return link.name === "*" ? undefined : { address: link.address, port: link.socket.port };
+}
 
 /** The links of one chart. */
 export class Links {
@@ -121,10 +134,8 @@ export class Links {
    * @returns A promise that resolves once the datagram is sent.
    */
   send(link: Link, data: Uint8Array, hostname: string, port: number): Promise<void> {
-    const from = { address: link.address, port: link.socket.port };
-    if (link.name !== "*" && this.#discovery.handOver(data, from, hostname, port)) {
-      return Promise.resolve();
-    }
+    const from = endpointOf(link);
+    if (from && this.#discovery.handOver(data, from, hostname, port)) return Promise.resolve();
     return link.socket.send(data, hostname, port);
   }
 
@@ -168,7 +179,8 @@ export class Links {
     for (const [linkKey, link] of this.#links) {
       if (wantedKeys.has(linkKey) || this.#closed) continue;
       this.#links.delete(linkKey);
-      this.#discovery.removeEndpoint(link.address, link.socket.port);
+      const endpoint = endpointOf(link);
+      if (endpoint) this.#discovery.removeEndpoint(endpoint.address, endpoint.port);
       await this.#leave(link.address);
       await link.socket.close();
     }
@@ -181,8 +193,8 @@ export class Links {
         return;
       }
       this.#links.set(key(iface), link);
-      // A link of the default route has no address that others see it send from.
-      if (link.name !== "*") this.#discovery.addEndpoint(link.address, link.socket.port);
+      const endpoint = endpointOf(link);
+      if (endpoint) this.#discovery.addEndpoint(endpoint.address, endpoint.port);
       this.#options.onLinkUp(link);
     }
   }
