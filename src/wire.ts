@@ -181,41 +181,38 @@ export function isUint64(value: bigint): boolean {
  * ```
  */
 export function encodeAnnouncement(announcement: Announcement): Uint8Array {
-  const { header, id, reply, probe, goodbye, ttl, incarnation, seq } = announcement;
+  const { header, id, reply, probe, goodbye, ttl, incarnation, seq, listening, signerId } =
+    announcement;
   if (!isUint64(header)) throw new RangeError(`Cannot encode header ${header}: not a u64`);
   if (!isUint64(id)) throw new RangeError(`Cannot encode id ${id}: not a u64`);
   const ports = goodbye ? undefined : announcement.ports;
-  const fields: Array<[number, Uint8Array]> = [];
-  if (ports === undefined && !goodbye) fields.push([FIELD_MSG, encodeMsg(announcement.msg)]);
-  if (ttl !== undefined) fields.push([FIELD_TTL, uint32Bytes(ttl, "ttl")]);
+  const msg = ports === undefined && !goodbye ? encodeMsg(announcement.msg) : undefined;
+  // The fields in the order they are written; checked before anything is allocated.
+  let fieldsSize = 0;
+  if (msg !== undefined) fieldsSize += FIELD_HEAD_SIZE + msg.length;
+  if (ttl !== undefined) fieldsSize += FIELD_HEAD_SIZE + checkUint32(ttl, "ttl");
   if (incarnation !== undefined) {
     if (!isUint64(incarnation)) {
       throw new RangeError(`Cannot encode incarnation ${incarnation}: not a u64`);
     }
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, incarnation, true);
-    fields.push([FIELD_INCARNATION, bytes]);
+    fieldsSize += FIELD_HEAD_SIZE + 8;
   }
-  if (seq !== undefined) fields.push([FIELD_SEQ, uint32Bytes(seq, "seq")]);
-  if (announcement.listening !== undefined) {
-    fields.push([FIELD_LISTENING, uint32Bytes(announcement.listening, "listening")]);
+  if (seq !== undefined) fieldsSize += FIELD_HEAD_SIZE + checkUint32(seq, "seq");
+  if (listening !== undefined) {
+    fieldsSize += FIELD_HEAD_SIZE + checkUint32(listening, "listening");
   }
-  if (announcement.signerId !== undefined) {
-    const value = new Uint8Array(SIGNATURE_SIZE);
-    value.set(announcement.signerId.subarray(0, 4));
-    fields.push([FIELD_SIGNATURE, value]);
-  }
+  if (signerId !== undefined) fieldsSize += FIELD_HEAD_SIZE + SIGNATURE_SIZE;
   const flags = (reply ? FLAG_REPLY : 0) | (probe ? FLAG_PROBE : 0) | (goodbye ? FLAG_GOODBYE : 0);
-  const hasExtension = flags !== 0 || fields.length > 0;
-  let size = PREFIX_SIZE + 2 * (ports?.length ?? 0);
-  if (hasExtension) size += EXTENSION_HEAD_SIZE;
-  for (const [, value] of fields) size += FIELD_HEAD_SIZE + value.length;
+  const hasExtension = flags !== 0 || fieldsSize > 0;
+  const size = PREFIX_SIZE + 2 * (ports?.length ?? 0) +
+    (hasExtension ? EXTENSION_HEAD_SIZE + fieldsSize : 0);
   if (size > MAX_DATAGRAM_SIZE) {
     throw new RangeError(
       `Cannot encode announcement of ${size} bytes: at most ${MAX_DATAGRAM_SIZE} fit in one datagram`,
     );
   }
 
+  // One allocation: every field is written in place.
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   view.setBigUint64(0, goodbye ? goodbyeHeader(header) : header, true);
@@ -234,22 +231,31 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
   bytes[offset + 2] = VERSION;
   bytes[offset + 3] = flags;
   offset += EXTENSION_HEAD_SIZE;
-  for (const [type, value] of fields) {
+  const field = (type: number, length: number): number => {
     bytes[offset] = type;
-    view.setUint16(offset + 1, value.length, true);
-    bytes.set(value, offset + FIELD_HEAD_SIZE);
-    offset += FIELD_HEAD_SIZE + value.length;
+    view.setUint16(offset + 1, length, true);
+    const start = offset + FIELD_HEAD_SIZE;
+    offset = start + length;
+    return start;
+  };
+  if (msg !== undefined) bytes.set(msg, field(FIELD_MSG, msg.length));
+  if (ttl !== undefined) view.setUint32(field(FIELD_TTL, 4), ttl, true);
+  if (incarnation !== undefined) view.setBigUint64(field(FIELD_INCARNATION, 8), incarnation, true);
+  if (seq !== undefined) view.setUint32(field(FIELD_SEQ, 4), seq, true);
+  if (listening !== undefined) view.setUint32(field(FIELD_LISTENING, 4), listening, true);
+  // The signature's first 4 bytes name the key; the rest is filled in when it is signed.
+  if (signerId !== undefined) {
+    bytes.set(signerId.subarray(0, 4), field(FIELD_SIGNATURE, SIGNATURE_SIZE));
   }
   return bytes;
 }
 
-function uint32Bytes(value: number, name: string): Uint8Array {
+/** Throws unless the value is a u32; returns its size on the wire. */
+function checkUint32(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 0 || value > UINT32_MAX) {
     throw new RangeError(`Cannot encode ${name} ${value}: not a u32`);
   }
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, value, true);
-  return bytes;
+  return 4;
 }
 
 /**
