@@ -53,6 +53,11 @@ Deno.test("an address is on an interface's subnet when their network parts match
   assert.equal(onSubnet("198.18.2.77", eth0), false);
   assert.equal(onSubnet("127.3.4.5", lo), true);
   assert.equal(onSubnet("255.255.255.255", { address: "0.0.0.0", netmask: "0.0.0.0" }), true);
+  // A mask that splits an octet, and addresses with the top bit set.
+  const half = { address: "203.0.113.129", netmask: "255.255.255.128" };
+  assert.equal(onSubnet("203.0.113.255", half), true);
+  assert.equal(onSubnet("203.0.113.127", half), false);
+  assert.equal(onSubnet("203.0.112.200", half), false);
 });
 
 Deno.test("sequence numbers compare across the wrap-around", () => {
