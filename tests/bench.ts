@@ -39,9 +39,11 @@ import {
   type CodecRow,
   type CostRow,
   formatBytes,
+  formatMs,
   formatNumber,
   type JoinPacketsRow,
   type Machine,
+  median,
   renderMarkdown,
   renderSvg,
   type Report,
@@ -164,6 +166,13 @@ interface Site {
 
 class LocalSite implements Site {
   #groups = new Map<string, Group>();
+  /**
+   * Whether the last group closed stays referenced until the next one
+   * closes: its charts then keep their classes' hidden classes alive, and
+   * with them V8's optimised code (a diagnostic, not a scenario).
+   */
+  keepLastClosed = false;
+  #lastClosed: Group | undefined;
   #get(name: string): Group {
     const group = this.#groups.get(name);
     if (!group) throw new Error(`no group ${name}`);
@@ -189,8 +198,10 @@ class LocalSite implements Site {
     return Promise.resolve();
   }
   async close(name: string): Promise<void> {
-    await this.#groups.get(name)?.close();
+    const group = this.#groups.get(name);
+    await group?.close();
     this.#groups.delete(name);
+    this.#lastClosed = this.keepLastClosed ? group : undefined;
   }
 }
 
@@ -900,6 +911,30 @@ async function main(): Promise<void> {
       });
     });
   }
+
+  await scenario("convergence in one process, earlier charts alive", async () => {
+    const n = Math.max(...plan.convergence);
+    log(`convergence: ${n} charts in this process, the previous trial's kept alive`);
+    const placements = [{ site: local, ids: range(n) }];
+    local.keepLastClosed = true;
+    const trials: number[] = [];
+    try {
+      // One trial first, so that every measured one has a predecessor alive.
+      await convergenceTrial(placements, "charts", transport);
+      for (let t = 0; t < plan.trials; t++) {
+        trials.push(await convergenceTrial(placements, "charts", transport));
+      }
+    } finally {
+      local.keepLastClosed = false;
+    }
+    report.cost.push({
+      measure: `Convergence of ${n} in one process while the previous trial's (closed) charts ` +
+        "are still referenced, so that V8 keeps their hidden classes and its optimised code " +
+        "(diagnostic: in the scenario above every chart of a trial dies before the next)",
+      value: `${formatMs(median(trials))} ms median, ${formatMs(Math.max(...trials))} ms worst`,
+      target: n === 200 ? "(≤ 50 ms for the scenario)" : "—",
+    });
+  });
 
   for (const n of plan.join) {
     await scenario(`join of ${n} in one process`, async () => {

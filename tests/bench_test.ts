@@ -99,6 +99,13 @@ Deno.test("the benchmark's quick run prints its figures as well-formed tables, a
     assert.ok(
       cost.some((row) => /^CPU of one chart/.test(row[0]) && /% of one core$/.test(row[1])),
     );
+    assert.ok(
+      cost.some((row) =>
+        /^Convergence of 10 in one process while the previous trial's/.test(row[0]) &&
+        /^\d+(\.\d+)? ms median, \d+(\.\d+)? ms worst$/.test(row[1])
+      ),
+      "the diagnostic with the previous trial's charts alive",
+    );
 
     const codec = table(all, "Datagrams per second");
     const decode = codec.find((row) => row[0].startsWith("decode: port announcement"));
