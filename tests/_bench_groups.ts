@@ -14,6 +14,7 @@
 import "./_lab.ts";
 import dgram from "node:dgram";
 import process from "node:process";
+import v8 from "node:v8";
 import {
   type Chart,
   ChartBuilder,
@@ -372,6 +373,12 @@ export interface Usage {
   cpu: number;
   /** V8 heap in use, in bytes. */
   heap: number;
+  /**
+   * The part of it that holds objects, in bytes: the heap without the spaces
+   * of compiled code and bytecode, which grow in lumps as V8 compiles, not
+   * with what a chart holds.
+   */
+  objects: number;
   /** Resident set size, in bytes. */
   rss: number;
   /** When, in wall-clock milliseconds. */
@@ -389,5 +396,26 @@ export function usage(gc: boolean): Usage {
   if (gc) (globalThis as { gc?: () => void }).gc?.();
   const { user, system } = process.cpuUsage();
   const { heapUsed, rss } = Deno.memoryUsage();
-  return { cpu: user + system, heap: heapUsed, rss, at: now() };
+  return { cpu: user + system, heap: heapUsed, objects: objectHeap(), rss, at: now() };
+}
+
+/** The V8 spaces that hold a program's objects (not its code). */
+const OBJECT_SPACES = new Set([
+  "new_space",
+  "old_space",
+  "new_large_object_space",
+  "large_object_space",
+]);
+
+/**
+ * The bytes in use in the spaces that hold objects.
+ *
+ * @returns The size.
+ */
+export function objectHeap(): number {
+  let used = 0;
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (OBJECT_SPACES.has(space.space_name)) used += space.space_used_size;
+  }
+  return used;
 }

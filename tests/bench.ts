@@ -28,6 +28,7 @@ import {
   type Group,
   type GroupOptions,
   now,
+  objectHeap,
   openGroup,
   sent,
   sleep,
@@ -666,7 +667,7 @@ async function idleInstance(
       cores: (after.cpu - before.cpu) / 1000 / (after.at - before.at),
       heap: alone.heap - empty.heap,
       rss: alone.rss - empty.rss,
-      heapPerPeer: (before.heap - half.heap) / (count - count / 2),
+      heapPerPeer: (before.objects - half.objects) / (count - count / 2),
     };
   } finally {
     clearInterval(timer);
@@ -705,7 +706,7 @@ async function entryMemory(plan: Plan, transport: GroupOptions["transport"]): Pr
   sniff(chart);
   try {
     gc();
-    const before = Deno.memoryUsage().heapUsed;
+    const before = objectHeap();
     const batch = 100;
     for (let start = 0; start < count; start += batch) {
       const end = Math.min(count, start + batch);
@@ -721,7 +722,7 @@ async function entryMemory(plan: Plan, transport: GroupOptions["transport"]): Pr
       }
     }
     gc();
-    const after = Deno.memoryUsage().heapUsed;
+    const after = objectHeap();
     return {
       measure: `Heap per chart entry (${formatNumber(count)} entries, one chart)`,
       value: formatBytes((after - before) / count),
@@ -840,8 +841,10 @@ function notes(plan: Plan, transport: string, hasGc: boolean): string[] {
     "announcements of distinct peers (each once a second, with time-to-live and sequence " +
     "numbers), so that only the chart's work is counted: process.cpuUsage() over the window, " +
     "Deno.memoryUsage() " + (hasGc ? "after a full GC" : "without forcing GC") +
-    ". The floor is a raw socket fed the same. Heap per chart entry: a sniffing chart with " +
-    "expiry off fed distinct crafted announcements.",
+    ". The floor is a raw socket fed the same. Heap per peer and per chart entry count the " +
+    "V8 spaces that hold objects (new, old and large-object), not those of compiled code and " +
+    "bytecode, which grow in lumps of 50 to 150 KiB as V8 compiles. Heap per chart entry: a " +
+    "sniffing chart with expiry off fed distinct crafted announcements.",
     "Codec: deno bench tests/codec_bench.ts, batches of 1000 distinct datagrams, one core.",
     "Charts in one process share one discovery socket and hand each other what they send, so " +
     "in the one-process join the newcomer is handed the running charts' last announcements " +
