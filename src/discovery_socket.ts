@@ -22,8 +22,19 @@ import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "./wire.ts";
 import { setImmediate } from "node:timers";
 
-/** How many handed-over datagrams one turn of the event loop delivers. */
-const HANDED_PER_TURN = 32;
+/**
+ * The most handed-over datagrams one turn of the event loop delivers: a
+ * chart gets at most one event from each, so that its event iterators, which
+ * buffer 256 unread events by default, read in between.
+ */
+const HANDED_PER_TURN = 100;
+/**
+ * The most deliveries (a datagram to one chart) a turn starts once it has
+ * delivered one datagram: a multicast reaches every other chart of the
+ * process, so that a crowd's announcements come a few at a time and the
+ * turn stays short.
+ */
+const DELIVERIES_PER_TURN = 8_192;
 
 /** A datagram as the charts of a process receive it. */
 export interface Received {
@@ -221,13 +232,21 @@ class SharedSocket {
   }
 
   /**
-   * Delivers what was handed over, after the code that sent it has run, a
-   * few datagrams a turn of the event loop: the charts' event iterators read
-   * in between, so that a burst does not overflow their buffers.
+   * Delivers what was handed over, after the code that sent it has run, some
+   * datagrams a turn of the event loop: the charts' event iterators read in
+   * between, so that a burst does not overflow their buffers, and other work
+   * of the process gets its turn.
    */
   #flush(): void {
-    const handed = this.#handed.splice(0, HANDED_PER_TURN);
-    if (this.#handed.length > 0) setImmediate(() => this.#flush());
+    const queue = this.#handed;
+    let taken = 0;
+    let deliveries = 0;
+    while (taken < queue.length && taken < HANDED_PER_TURN && deliveries < DELIVERIES_PER_TURN) {
+      deliveries += queue[taken].to ? 1 : this.listeners.size - 1;
+      taken++;
+    }
+    const handed = queue.splice(0, taken);
+    if (queue.length > 0) setImmediate(() => this.#flush());
     for (const item of handed) {
       item.delivered = true;
       const { data, from, at, to, sender } = item;
