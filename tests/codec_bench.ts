@@ -124,18 +124,8 @@ Deno.bench({
 
 // Verify: what a chart with a key does to every datagram before it decodes it.
 const keyring = new Keyring(["a shared key of the codec bench"]);
-const signedDatagrams = batch((i) => ({
-  header: DEFAULT_HEADER,
-  id: BigInt(1_000_000 + i),
-  ports: [9000 + i],
-  reply: false,
-  ttl: 3300,
-  incarnation: BigInt(i),
-  seq: i,
-  listening: i,
-  signerId: keyring.signerId,
-})).map((announcement) => {
-  const datagram = encodeAnnouncement(announcement);
+const signedDatagrams = fullAnnouncements.map((announcement) => {
+  const datagram = encodeAnnouncement({ ...announcement, signerId: keyring.signerId });
   keyring.sign(datagram);
   return datagram;
 });
