@@ -29,10 +29,10 @@ import { setImmediate } from "node:timers";
  */
 const HANDED_PER_TURN = 100;
 /**
- * The most deliveries (a datagram to one chart) a turn starts once it has
- * delivered one datagram: a multicast reaches every other chart of the
- * process, so that a crowd's announcements come a few at a time and the
- * turn stays short.
+ * A turn takes no further datagram once it has this many deliveries (a
+ * datagram to one chart) to make, and always takes one. A multicast reaches
+ * every other chart of the process, so a crowd's announcements come some 40
+ * a turn in a process of 200, and the turn stays short.
  */
 const DELIVERIES_PER_TURN = 8_192;
 
