@@ -11,6 +11,7 @@ import { JITTER, nextInterval, type Rampdown } from "./interval.ts";
 import { Keyring, type VerifyFailure } from "./keyring.ts";
 import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
 import type { Received } from "./discovery_socket.ts";
+import { setImmediate } from "node:timers";
 import { type Link, Links } from "./links.ts";
 import { resolveTransport, type TransportKind } from "./transport.ts";
 import {
@@ -126,9 +127,11 @@ export interface Counters {
   /**
    * Datagrams dropped, by reason: the malformed ones by {@linkcode DropReason};
    * `own` our own announcements heard back; `idle` those that arrived while
-   * neither maintain nor sniff ran; `stale` those older than what the chart
-   * already has from their sender (an old incarnation, a lower sequence
-   * number, an instance that said goodbye); with keys, `unsigned`,
+   * neither maintain nor sniff ran and were not kept for when one starts (the
+   * chart keeps the last one from each sender, up to its entry limit);
+   * `stale` those older than what the chart already has from their sender
+   * (an old incarnation, a lower sequence number, an instance that said
+   * goodbye, a kept one whose time-to-live ran out); with keys, `unsigned`,
    * `unknown-key` and `bad-signature`; `full` newcomers turned away by a
    * full chart.
    */
@@ -393,6 +396,15 @@ interface PeerState<E> {
   superseded?: { incarnation: bigint; seq?: number; reported: boolean };
 }
 
+/** A datagram heard while idle. */
+interface Held {
+  data: Uint8Array;
+  hostname: string;
+  port: number;
+  /** When it arrived (monotonic ms). */
+  at: number;
+}
+
 /**
  * What the chart remembers of an instance that left: replayed or late
  * datagrams of its incarnation must not bring it back.
@@ -497,11 +509,20 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   #mode: DiscoveryMode | undefined;
   #announced = false;
   /**
-   * Since when discovery has run, in the group on the chart's interfaces,
-   * handling all it hears (monotonic ms): a chart opened but not yet
-   * maintained or sniffed drops what it hears.
+   * Since when the chart has heard all that reached it, for a peer to judge
+   * whether we need an answer (monotonic ms); Infinity while idle.
    */
   #listeningSince = Infinity;
+  /**
+   * While neither maintain nor sniff runs: the last datagram from each source
+   * since the chart became idle, by `address:port`, charted when discovery
+   * starts, as a socket's buffer would hold them until read.
+   */
+  #held = new Map<string, Held>();
+  /** Since when the chart has held what it hears (monotonic ms), or Infinity once it turned one away. */
+  #heldSince = Infinity;
+  /** When the held datagrams are being charted: the time that happens, to tell which have expired. */
+  #replayingAt: number | undefined;
   /** When this chart last multicast an announcement (monotonic ms). */
   #lastAnnounced = -Infinity;
   /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
@@ -826,6 +847,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     this.#closing ??= (async () => {
       this.#stopDiscovery?.();
       clearTimeout(this.#sweepTimer);
+      this.#held.clear();
       if (this.#announced) {
         this.#counters.goodbyes++;
         this.#multicast(this.#datagram({ goodbye: true }));
@@ -868,11 +890,15 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
         onLinkUp: (link) => {
           // A new interface hears of us at once, not at the next round.
           if (this.#mode === "maintain") this.#announceOn(link);
+          // What was sent there before it came up did not reach us.
+          if (!this.#mode && this.#heldSince !== Infinity) this.#heldSince = performance.now();
         },
       });
     } catch (error) {
       throw bindError(discoveryPort, error as Error & { code?: string });
     }
+    // In the group on every interface: from now on it hears all that is sent there.
+    this.#heldSince = performance.now();
     if (this.#links.all.length === 0) {
       onError(
         new DiscoveryError(
@@ -893,9 +919,14 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       throw new TypeError("Cannot maintain a chart that has nothing to announce: sniff it");
     }
     this.#mode = mode;
-    this.#listeningSince = performance.now();
+    // Unless it turned one away, it has heard everything since it became idle.
+    this.#listeningSince = Math.min(this.#heldSince, performance.now());
     // What the charts of this process announced before this one listened.
     this.#links!.replay();
+    const held = [...this.#held.values()];
+    this.#held.clear();
+    // After this call, like the hand-overs: a caller that subscribes next sees it all.
+    if (held.length > 0) setImmediate(() => this.#chartHeld(held));
     const stopped = new Promise<void>((resolve) => this.#stopDiscovery = resolve);
     const onAbort = () => this.#stopDiscovery?.();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -906,6 +937,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     this.#announceTimer = undefined;
     this.#mode = undefined;
     this.#listeningSince = Infinity;
+    this.#heldSince = performance.now();
     // A chart that no longer announces is not handed to charts that start later.
     this.#links?.withdraw();
     this.#stopDiscovery = undefined;
@@ -1005,7 +1037,9 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     const counters = this.#counters;
     counters.received++;
     if (!this.#mode || this.closed) {
-      counters.dropped.idle++;
+      // Handed over in the process: the charts that sent it hand it again when this one starts.
+      if (received.at === undefined && !this.closed) this.#hold(received);
+      else counters.dropped.idle++;
       return;
     }
     if (this.#keyring) {
@@ -1039,6 +1073,38 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     } else {
       const shared = decodeKey === undefined ? undefined : received.decoded;
       this.#heard(announcement, hostname, port, data.length, at, shared);
+    }
+  }
+
+  /** Keeps the last datagram from each source while idle, within the chart's entry limit. */
+  #hold(received: Received): void {
+    const { data, hostname, port } = received;
+    const key = `${hostname}:${port}`;
+    const held = this.#held;
+    if (!held.has(key) && held.size >= (this.#config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES)) {
+      this.#counters.dropped.idle++;
+      // It missed one: from now on, a peer may need to answer it.
+      this.#heldSince = Infinity;
+      return;
+    }
+    held.set(key, { data: data.slice(), hostname, port, at: performance.now() });
+  }
+
+  /** Charts what was held while idle, as heard when it arrived. */
+  #chartHeld(held: Held[]): void {
+    this.#replayingAt = performance.now();
+    try {
+      for (const { data, hostname, port, at } of held) {
+        if (!this.#mode || this.closed) return;
+        // Older than any time-to-live: nothing it says is alive.
+        if (at + MAX_TTL <= this.#replayingAt) {
+          this.#counters.dropped.stale++;
+          continue;
+        }
+        this.#receive({ data, hostname, port, at, decoded: undefined });
+      }
+    } finally {
+      this.#replayingAt = undefined;
     }
   }
 
@@ -1094,6 +1160,14 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     const { id, incarnation, seq } = announcement;
     // Handed over in this process: when it was sent is known exactly.
     const now = sentAt ?? performance.now();
+    if (
+      this.#replayingAt !== undefined &&
+      now + Math.min(MAX_TTL, announcement.ttl || this.#bareTtl()) <= this.#replayingAt
+    ) {
+      // Held while idle for longer than it lives: its sender may be long gone.
+      this.#counters.dropped.stale++;
+      return;
+    }
     const tombstone = this.#tombstones.get(id);
     if (tombstone && now < tombstone.until && incarnation !== undefined) {
       const replayed = incarnation < tombstone.incarnation ||
@@ -1107,6 +1181,11 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
     if (tombstone) this.#tombstones.delete(id);
     let peer = this.#peers.get(id);
+    if (this.#replayingAt !== undefined && peer && now < peer.heardAt) {
+      // Held while idle, and charted since from a later datagram.
+      this.#counters.dropped.stale++;
+      return;
+    }
     let superseded: PeerState<E>["superseded"];
     if (peer && incarnation !== undefined && peer.incarnation !== undefined) {
       if (incarnation < peer.incarnation) {

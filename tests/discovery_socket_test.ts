@@ -11,6 +11,7 @@ import {
   foundEveryone,
   maintain,
   MULTICAST_GROUP,
+  sniff,
   type TransportKind,
 } from "../mod.ts";
 import { Charts, collect, freshPort, portChart, TRANSPORTS, until } from "./_charts.ts";
@@ -324,7 +325,7 @@ function slowChart(id: number, discoveryPort: number, transport: TransportKind) 
     .localDiscovery(true).withRampdown(SLOW).withTransport(transport).finish();
 }
 
-Deno.test("a chart opened long before it starts is answered: it heard nothing while idle", async () => {
+Deno.test("a chart opened long before it starts charts what it heard meanwhile, unanswered", async () => {
   const discoveryPort = freshPort();
   // Two socket APIs: two discovery sockets, so the kernel carries everything.
   await using a = await slowChart(1, discoveryPort, "node");
@@ -332,10 +333,61 @@ Deno.test("a chart opened long before it starts is answered: it heard nothing wh
   // The scenario: b opened well before a announces (beyond any transit margin).
   await new Promise((resolve) => setTimeout(resolve, 100));
   maintain(a);
+  await until(() => b.counters.received > 0, deadline());
+  maintain(b);
+  await foundEveryone(b, 2, { signal: deadline() });
+  await foundEveryone(a, 2, { signal: deadline() });
+  // b says it has listened since it opened, so a need not answer it.
+  assert.equal(a.counters.replies, 0);
+  assert.equal(b.counters.dropped.idle, 0);
+});
+
+Deno.test("a chart that turned a datagram away while idle is answered", async () => {
+  const discoveryPort = freshPort();
+  await using a = await slowChart(1, discoveryPort, "node");
+  // Room to hold one source while idle.
+  await using b = await new ChartBuilder().withId(2).withServicePort(9002)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(SLOW)
+    .withLimits({ maxEntries: 1 }).finish();
+  // Something else on the port takes that room first.
+  const stranger = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await stranger.send(new Uint8Array([1, 2, 3]), {
+      transport: "udp",
+      hostname: MULTICAST_GROUP,
+      port: discoveryPort,
+    });
+  } finally {
+    stranger.close();
+  }
+  await until(() => b.counters.received > 0, deadline());
+  maintain(a);
   await until(() => b.counters.dropped.idle > 0, deadline());
   maintain(b);
-  await foundEveryone(b, 2, { signal: AbortSignal.timeout(10_000) });
+  await foundEveryone(b, 2, { signal: deadline() });
   assert.equal(a.counters.replies, 1);
+  assert.equal(b.counters.dropped["too-short"], 1);
+});
+
+Deno.test("what a chart held while idle is not charted once its time-to-live is over", async () => {
+  const discoveryPort = freshPort();
+  const fast = { min: 20, max: 20, rampdown: 1 };
+  await using a = await new ChartBuilder().withId(1).withServicePort(9001)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(fast)
+    .withTransport("node").finish();
+  await using b = await slowChart(2, discoveryPort, "deno");
+  const stop = new AbortController();
+  const discovery = maintain(a, { signal: stop.signal });
+  await until(() => b.counters.received > 0, deadline());
+  // a stops announcing without a goodbye, as if it died.
+  stop.abort();
+  await discovery;
+  // Past the time-to-live of a's last announcement: it said a would be gone by now.
+  await new Promise((resolve) => setTimeout(resolve, a.ttl + 50));
+  sniff(b);
+  await until(() => b.counters.dropped.stale > 0, deadline());
+  assert.equal(b.size, 1);
+  assert.equal(b.get(1), undefined);
 });
 
 Deno.test("a chart of the process that starts late is handed what the others announced", async () => {
