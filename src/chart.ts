@@ -1033,7 +1033,6 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   }
 
   #receive(received: Received): void {
-    const { data, hostname, port, at } = received;
     const counters = this.#counters;
     counters.received++;
     if (!this.#mode || this.closed) {
@@ -1042,6 +1041,13 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       else counters.dropped.idle++;
       return;
     }
+    this.#handle(received);
+  }
+
+  /** Verifies, decodes and charts a datagram received while discovery runs. */
+  #handle(received: Received): void {
+    const { data, hostname, port, at } = received;
+    const counters = this.#counters;
     if (this.#keyring) {
       // Nothing a key does not vouch for is decoded, let alone charted.
       const failure = this.#keyring.verify(data, findSignature(data));
@@ -1101,7 +1107,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
           this.#counters.dropped.stale++;
           continue;
         }
-        this.#receive({ data, hostname, port, at, decoded: undefined });
+        this.#handle({ data, hostname, port, at, decoded: undefined });
       }
     } finally {
       this.#replayingAt = undefined;

@@ -340,6 +340,9 @@ Deno.test("a chart opened long before it starts charts what it heard meanwhile, 
   // b says it has listened since it opened, so a need not answer it.
   assert.equal(a.counters.replies, 0);
   assert.equal(b.counters.dropped.idle, 0);
+  // Received once, when it arrived: a's announcement, then b's own heard back.
+  await until(() => b.counters.dropped.own > 0, deadline());
+  assert.equal(b.counters.received, 2);
 });
 
 Deno.test("a chart that turned a datagram away while idle is answered", async () => {
