@@ -282,6 +282,23 @@ export function encodeMsg(msg: unknown): Uint8Array {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** The longest message read byte by byte: beyond it, the decoder's call is cheaper. */
+const ASCII_FAST_PATH = 128;
+
+/**
+ * Decodes strict UTF-8: a short ASCII message (the common JSON) without a
+ * call into the runtime, which costs more than reading the bytes here.
+ *
+ * @throws {TypeError} If the bytes are not valid UTF-8.
+ */
+function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.length > ASCII_FAST_PATH) return utf8.decode(bytes);
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] > 0x7f) return utf8.decode(bytes);
+  }
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
 /**
  * Decodes a datagram as an announcement of the given header and layout.
  *
@@ -360,7 +377,7 @@ export function decodeAnnouncement(
   if (isMsg) {
     if (msg === undefined || start !== PREFIX_SIZE) return { ok: false, reason: "wrong-layout" };
     try {
-      announcement.msg = JSON.parse(utf8.decode(msg));
+      announcement.msg = JSON.parse(decodeUtf8(msg));
     } catch {
       return { ok: false, reason: "bad-msg" };
     }

@@ -195,6 +195,10 @@ Deno.test("custom msgs of every JSON kind round-trip", () => {
     true,
     "héllo wörld ✓ 日本語 🦀",
     { "ключ": "значение", "emoji 🦕": "🦀" },
+    // Beyond the short ASCII path, on both sides of it.
+    "x".repeat(126),
+    "x".repeat(400),
+    "x".repeat(200) + "é",
   ];
   for (const msg of values) {
     assert.deepEqual(decoded(announceMsg(msg), MSG).msg, msg);
@@ -359,7 +363,10 @@ Deno.test("decode drops a custom-msg announcement with a malformed extension as 
 });
 
 Deno.test("decode drops a msg field of invalid UTF-8 as bad-msg", () => {
-  for (const value of [[0xff], [0x22, 0xc3, 0x22], [0x22, 0xed, 0xa0, 0x80, 0x22]]) {
+  const long = (length: number) => [0x22, ...new Array(length).fill(0x61), 0xff, 0x22];
+  for (
+    const value of [[0xff], [0x22, 0xc3, 0x22], [0x22, 0xed, 0xa0, 0x80, 0x22], long(60), long(200)]
+  ) {
     const datagram = bytes(RUST_PREFIX, "69630100", field(1, value));
     assert.equal(dropReason(datagram, MSG), "bad-msg");
     assert.equal(dropReason(datagram, ANY), "bad-msg");
