@@ -888,10 +888,12 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
           onError(error);
         },
         onLinkUp: (link) => {
+          // What was sent there before it came up did not reach us: those
+          // who sent it answer the announcement that says so.
+          if (this.#mode) this.#listeningSince = performance.now();
+          else if (this.#heldSince !== Infinity) this.#heldSince = performance.now();
           // A new interface hears of us at once, not at the next round.
           if (this.#mode === "maintain") this.#announceOn(link);
-          // What was sent there before it came up did not reach us.
-          if (!this.#mode && this.#heldSince !== Infinity) this.#heldSince = performance.now();
         },
       });
     } catch (error) {

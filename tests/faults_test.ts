@@ -167,6 +167,27 @@ Deno.test("an interface added to a running host is used without a restart", asyn
   }
 });
 
+Deno.test("a chart whose interface comes up is answered by those who announced there before", async () => {
+  await using left = await LabNet.create(1);
+  await using right = await LabNet.create(1);
+  // One announcement each, then none for a minute: only an answer brings news in time.
+  const slow = { min: 60_000, max: 60_000, rampdown: 1 };
+  const options = { localDiscovery: false, rampdown: slow, interfaces };
+  const first = new Peer({ id: "1", ports: [9000], ...options }, left.hosts[0]);
+  const third = new Peer({ id: "3", ports: [9002], ...options }, right.hosts[0]);
+  try {
+    const signal = AbortSignal.timeout(DEADLINE);
+    await first.until((line) => line.type === "ready", signal);
+    // The third announces after the first started to listen, but on a link the first is not on.
+    await third.until((line) => line.type === "ready", signal);
+    await left.addInterface(left.hosts[0], right);
+    await first.charts(["3"], signal);
+    await third.charts(["1"], signal);
+  } finally {
+    await stopAll([first, third]);
+  }
+});
+
 Deno.test("a loopback-only chart is found on its own host and nowhere else", async () => {
   await using lab = await LabNet.create(2);
   const [h1, h2] = lab.hosts;
