@@ -65,6 +65,12 @@ export interface GroupOptions {
   rampdown?: Rampdown;
   /** Charts only: the socket API. */
   transport?: "auto" | "deno" | "node";
+  /**
+   * Charts only: build the charts when the group starts, not when it opens,
+   * as a process that builds its chart and starts discovery at once does:
+   * then the chart has heard nothing before it starts.
+   */
+  buildAtStart?: boolean;
   /** Floor only: whether instances send their one announcement on start (else they only answer). */
   announce?: boolean;
 }
@@ -151,7 +157,7 @@ function servicePort(id: number): number {
   return 9000 + id % 50_000;
 }
 
-async function openCharts(options: GroupOptions): Promise<Group> {
+async function buildCharts(options: GroupOptions): Promise<Chart<PortEntry>[]> {
   const charts: Chart<PortEntry>[] = [];
   try {
     for (const id of options.ids) {
@@ -168,21 +174,39 @@ async function openCharts(options: GroupOptions): Promise<Group> {
     await Promise.all(charts.map((chart) => chart.close()));
     throw error;
   }
+  return charts;
+}
+
+async function openCharts(options: GroupOptions): Promise<Group> {
+  let charts: Chart<PortEntry>[] = options.buildAtStart ? [] : await buildCharts(options);
+  let building: Promise<unknown> = Promise.resolve();
   const stop = new AbortController();
   let complete: Promise<number> = Promise.reject(new Error("group not started"));
   complete.catch(() => {});
+  /** Starts discovery on every chart; resolves when each is complete. */
+  const run = (signal: AbortSignal) => {
+    // Subscribed before discovery runs, so that no event is missed.
+    const done = charts.map((chart) =>
+      options.expect > 0 ? foundEveryone(chart, options.expect, { signal }).then(now) : 0
+    );
+    for (const chart of charts) maintain(chart);
+    return Promise.all(done);
+  };
   return {
     start() {
       const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(options.timeout)]);
-      // Subscribed before discovery runs, so that no event is missed.
-      const done = charts.map((chart) =>
-        options.expect > 0 ? foundEveryone(chart, options.expect, { signal }).then(now) : 0
-      );
       const started = now();
-      for (const chart of charts) maintain(chart);
-      complete = Promise.all(done).then(
+      const times = options.buildAtStart
+        ? (building = buildCharts(options)).then((built) => {
+          charts = built;
+          return run(signal);
+        })
+        : run(signal);
+      complete = times.then(
         (times) => Math.max(started, ...times),
-        () => {
+        (error) => {
+          // Not built: the error says why.
+          if (charts.length === 0) throw error;
           const sizes = charts.map((chart) => chart.size);
           throw new Error(
             `charts incomplete after ${options.timeout} ms: sizes ${Math.min(...sizes)} to ` +
@@ -217,6 +241,7 @@ async function openCharts(options: GroupOptions): Promise<Group> {
     },
     async close() {
       stop.abort();
+      await building.catch(() => {});
       await Promise.all(charts.map((chart) => chart.close()));
     },
   };

@@ -20,7 +20,13 @@ export interface Machine {
 }
 
 /** Where a row of discovery times is drawn in the plot. */
-export type Series = "convergence" | "processes" | "lab" | "join-host" | "join-lab";
+export type Series =
+  | "convergence"
+  | "processes"
+  | "processes-built-at-start"
+  | "lab"
+  | "join-host"
+  | "join-lab";
 
 /** Discovery times of one scenario, in milliseconds; `Infinity` for a trial that timed out. */
 export interface TimeRow {
@@ -340,9 +346,15 @@ interface PlotLine {
   points: Array<{ n: number; median: number; worst?: number }>;
 }
 
-const SERIES_STYLE: Record<Series, { label: string; color: string }> = {
+/** How each series is drawn; `ownFloor: false` when it shares the floor of the series before it. */
+const SERIES_STYLE: Record<Series, { label: string; color: string; ownFloor?: false }> = {
   "convergence": { label: "Convergence, one process", color: "#1f77b4" },
   "processes": { label: "Convergence, separate processes", color: "#9467bd" },
+  "processes-built-at-start": {
+    label: "Convergence, separate processes, built at start",
+    color: "#8c564b",
+    ownFloor: false,
+  },
   "lab": { label: "Convergence, lab hosts", color: "#ff7f0e" },
   "join-host": { label: "Join, one host", color: "#d62728" },
   "join-lab": { label: "Join, lab hosts", color: "#2ca02c" },
@@ -385,7 +397,7 @@ export function renderSvg(report: Report): string {
     const rows = report.times.filter((row) => row.series === series)
       .sort((a, b) => a.n - b.n);
     if (rows.length === 0) continue;
-    const style = SERIES_STYLE[series];
+    const { ownFloor, ...style } = SERIES_STYLE[series];
     const shift = (index - (allSeries.length - 1) / 2) * 3;
     lines.push({
       ...style,
@@ -396,6 +408,7 @@ export function renderSvg(report: Report): string {
         worst: worst(row.trials),
       })),
     });
+    if (ownFloor === false) continue;
     lines.push({
       label: `${style.label}: floor`,
       color: style.color,

@@ -255,6 +255,7 @@ async function convergenceTrial(
   placements: Placement[],
   kind: Kind,
   transport: GroupOptions["transport"],
+  buildAtStart = false,
 ): Promise<number> {
   gc();
   const discoveryPort = freshPort();
@@ -263,7 +264,7 @@ async function convergenceTrial(
   const timeout = kind === "charts" ? CHART_TIMEOUT : FLOOR_TIMEOUT;
   await Promise.all(
     placements.map(({ site, ids }) =>
-      site.open(name, { kind, discoveryPort, ids, expect, timeout, transport })
+      site.open(name, { kind, discoveryPort, ids, expect, timeout, transport, buildAtStart })
     ),
   );
   try {
@@ -292,8 +293,9 @@ async function convergence(
   plan: Plan,
   placements: Placement[],
   transport: GroupOptions["transport"],
+  buildAtStart = false,
 ): Promise<Pick<TimeRow, "trials" | "floor" | "planned" | "note">> {
-  const charts = await chartConvergence(plan, placements, transport);
+  const charts = await chartConvergence(plan, placements, transport, buildAtStart);
   return { ...charts, floor: await floorConvergence(plan, placements, transport) };
 }
 
@@ -302,10 +304,11 @@ async function chartConvergence(
   plan: Plan,
   placements: Placement[],
   transport: GroupOptions["transport"],
+  buildAtStart = false,
 ): Promise<Pick<TimeRow, "trials" | "planned" | "note">> {
   const trials: number[] = [];
   for (let t = 0; t < plan.trials && !failedInARow(trials); t++) {
-    trials.push(await convergenceTrial(placements, "charts", transport));
+    trials.push(await convergenceTrial(placements, "charts", transport, buildAtStart));
   }
   const note = trials.length < plan.trials
     ? `stopped after ${MAX_FAILURES_IN_A_ROW} timeouts (${CHART_TIMEOUT / 1000} s) in a row`
@@ -843,7 +846,12 @@ function notes(plan: Plan, transport: string, hasGc: boolean): string[] {
     "the last start until the last instance has everyone (foundEveryone), with times " +
     "(performance.timeOrigin + performance.now()) taken by the processes themselves. Separate " +
     "processes and lab hosts run tests/_bench_peer.ts, started once and reused: each trial " +
-    "builds fresh charts on a fresh discovery port, so process start-up is not counted.",
+    "builds fresh charts on a fresh discovery port, so process start-up is not counted. A " +
+    "chart keeps what it hears from the moment it is built, so one that starts after others " +
+    "charts them without their answers. The row of processes that each build their chart as " +
+    "it starts times from the last start of a build, as a process that builds its chart and " +
+    "starts discovery at once: such a chart has heard nothing, and those that started before " +
+    "it answer it. It shares the floor of the row above.",
     "Join: the running instances announce at the steady-state interval from the start " +
     "(withRampdown({ min: 1000, max: 1000, rampdown: 0 })), have found each other and then " +
     "run idle for 1.2 s; each trial starts one newcomer (default ramp) after a random pause, " +
@@ -1046,13 +1054,27 @@ async function main(): Promise<void> {
     const peers = await startPeers(Array.from({ length: plan.processes }, () => undefined));
     try {
       log(`convergence: ${plan.processes} processes`);
-      report.times.push({
+      const placements = peers.map((site, i) => ({ site, ids: [i + 1] }));
+      const target = (plan.processes === 50 ? "≤ 25 ms; " : "") + FLOOR_TARGET;
+      const built = {
         scenario: "Convergence, separate processes, one host",
         n: plan.processes,
         series: "processes",
-        ...await convergence(plan, peers.map((site, i) => ({ site, ids: [i + 1] })), transport),
+        ...await convergence(plan, placements, transport),
         rust: RUST_PROCESSES[plan.processes] ?? "—",
-        target: (plan.processes === 50 ? "≤ 25 ms; " : "") + FLOOR_TARGET,
+        target,
+      } satisfies TimeRow;
+      report.times.push(built);
+      log(`convergence: ${plan.processes} processes, each building its chart as it starts`);
+      report.times.push({
+        scenario: "Convergence, separate processes, one host, each chart built as it starts",
+        n: plan.processes,
+        series: "processes-built-at-start",
+        ...await chartConvergence(plan, placements, transport, true),
+        // The same sockets exchanging the same datagrams: the floor of the row above.
+        floor: built.floor,
+        rust: RUST_PROCESSES[plan.processes] ?? "—",
+        target,
       });
     } finally {
       await closePeers(peers);

@@ -65,6 +65,7 @@ Deno.test("the benchmark's quick run prints its figures as well-formed tables, a
         "Convergence, one process / 10",
         "Join, one host (one process) / 10",
         "Convergence, separate processes, one host / 5",
+        "Convergence, separate processes, one host, each chart built as it starts / 5",
         "Convergence, 2 lab hosts × 5 / 10",
         "Join across lab hosts (running on 3, newcomer on its own) / 10",
       ]
