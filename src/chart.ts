@@ -396,15 +396,6 @@ interface PeerState<E> {
   superseded?: { incarnation: bigint; seq?: number; reported: boolean };
 }
 
-/** A datagram heard while idle. */
-interface Held {
-  data: Uint8Array;
-  hostname: string;
-  port: number;
-  /** When it arrived (monotonic ms). */
-  at: number;
-}
-
 /**
  * What the chart remembers of an instance that left: replayed or late
  * datagrams of its incarnation must not bring it back.
@@ -518,7 +509,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    * since the chart became idle, by `address:port`, charted when discovery
    * starts, as a socket's buffer would hold them until read.
    */
-  #held = new Map<string, Held>();
+  #held = new Map<string, Received & { at: number }>();
   /** Since when the chart has held what it hears (monotonic ms), or Infinity once it turned one away. */
   #heldSince = Infinity;
   /** When the held datagrams are being charted: the time that happens, to tell which have expired. */
@@ -1095,21 +1086,28 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
       this.#heldSince = Infinity;
       return;
     }
-    held.set(key, { data: data.slice(), hostname, port, at: performance.now() });
+    // Timed as heard when it arrived.
+    held.set(key, {
+      data: data.slice(),
+      hostname,
+      port,
+      at: performance.now(),
+      decoded: undefined,
+    });
   }
 
   /** Charts what was held while idle, as heard when it arrived. */
-  #chartHeld(held: Held[]): void {
+  #chartHeld(held: Array<Received & { at: number }>): void {
     this.#replayingAt = performance.now();
     try {
-      for (const { data, hostname, port, at } of held) {
+      for (const received of held) {
         if (!this.#mode || this.closed) return;
         // Older than any time-to-live: nothing it says is alive.
-        if (at + MAX_TTL <= this.#replayingAt) {
+        if (received.at + MAX_TTL <= this.#replayingAt) {
           this.#counters.dropped.stale++;
           continue;
         }
-        this.#handle({ data, hostname, port, at, decoded: undefined });
+        this.#handle(received);
       }
     } finally {
       this.#replayingAt = undefined;
