@@ -168,18 +168,6 @@ interface Site {
 
 class LocalSite implements Site {
   #groups = new Map<string, Group>();
-  /**
-   * Whether the last group closed stays referenced until the next one
-   * closes: its charts then keep their classes' hidden classes alive, and
-   * with them V8's optimised code (a diagnostic, not a scenario).
-   */
-  set keepLastClosed(keep: boolean) {
-    this.#keepLastClosed = keep;
-    // Let go at once: the scenarios after the diagnostic run on a process like any other.
-    if (!keep) this.#lastClosed = undefined;
-  }
-  #keepLastClosed = false;
-  #lastClosed: Group | undefined;
   #get(name: string): Group {
     const group = this.#groups.get(name);
     if (!group) throw new Error(`no group ${name}`);
@@ -208,7 +196,6 @@ class LocalSite implements Site {
     const group = this.#groups.get(name);
     await group?.close();
     this.#groups.delete(name);
-    this.#lastClosed = this.#keepLastClosed ? group : undefined;
   }
 }
 
@@ -954,25 +941,22 @@ async function main(): Promise<void> {
     });
   }
 
-  await scenario("convergence in one process, earlier charts alive", async () => {
+  await scenario("convergence in a fresh process", async () => {
     const n = Math.max(...plan.convergence);
-    log(`convergence: ${n} charts in this process, the previous trial's kept alive`);
-    const placements = [{ site: local, ids: range(n) }];
-    local.keepLastClosed = true;
+    log(`convergence: ${n} charts in a fresh process, one per trial`);
     const trials: number[] = [];
-    try {
-      // One trial first, so that every measured one has a predecessor alive.
-      await convergenceTrial(placements, "charts", transport);
-      for (let t = 0; t < plan.trials && !failedInARow(trials); t++) {
-        trials.push(await convergenceTrial(placements, "charts", transport));
+    for (let t = 0; t < plan.trials && !failedInARow(trials); t++) {
+      const peer = new BenchPeer();
+      try {
+        await peer.ready();
+        trials.push(await convergenceTrial([{ site: peer, ids: range(n) }], "charts", transport));
+      } finally {
+        await peer[Symbol.asyncDispose]();
       }
-    } finally {
-      local.keepLastClosed = false;
     }
     report.cost.push({
-      measure: `Convergence of ${n} in one process while the previous trial's (closed) charts ` +
-        "are still referenced, so that V8 keeps their hidden classes and its optimised code " +
-        "(diagnostic: in the scenario above every chart of a trial dies before the next)",
+      measure: `Convergence of ${n} in one process that has run no chart before (a fresh ` +
+        "process for each trial: none of the module's code is compiled yet)",
       value: `${formatMs(median(trials))} ms median, ${formatMs(worst(trials))} ms worst`,
       target: n === 200 ? "(≤ 50 ms for the scenario)" : "—",
     });
