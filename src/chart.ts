@@ -1412,14 +1412,21 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   #scheduleSweep(): void {
     if (this.#sweepTimer !== undefined || this.#config.expiry?.enabled === false) return;
     let shortest = Infinity;
-    for (const peer of this.#peers.values()) shortest = Math.min(shortest, peer.ttl);
+    let firstExpiry = Infinity;
+    for (const peer of this.#peers.values()) {
+      shortest = Math.min(shortest, peer.ttl);
+      firstExpiry = Math.min(firstExpiry, peer.heardAt + peer.ttl);
+    }
     if (shortest === Infinity) return;
+    // A round every so often for the probes, and one when a time-to-live runs
+    // out: an instance expires then, not up to a round later.
     const period = Math.min(1_000, Math.max(5, shortest * PROBE_EVERY));
+    const untilExpiry = Math.max(1, Math.ceil(firstExpiry - performance.now()) + 1);
     this.#sweepTimer = setTimeout(() => {
       this.#sweepTimer = undefined;
       this.#sweep();
       this.#scheduleSweep();
-    }, period);
+    }, Math.min(period, untilExpiry));
   }
 
   /** Removes instances quiet past their time-to-live; probes those going quiet. */

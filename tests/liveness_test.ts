@@ -158,6 +158,50 @@ Deno.test("a Rust peer expires after the bare ttl, and expiry can be switched of
   await events.return?.();
 });
 
+Deno.test("an instance expires when its time-to-live runs out, not a sweep later", async () => {
+  // A bare ttl of 5 s: the chart's rounds for probes come every 200 ms, so
+  // removals made only at rounds would come up to 200 ms late. Four Rust
+  // peers heard 50 ms apart expire 50 ms apart, each at its own ttl.
+  const bareTtl = 5_000;
+  const discoveryPort = freshPort();
+  await using chart = await new ChartBuilder().withId(1).withServicePort(9001)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withExpiry({ bareTtl }).finish();
+  const added = new Map<bigint, number>();
+  const removed = new Map<bigint, number>();
+  const events = chart.events();
+  const watching = (async () => {
+    for await (const event of events) {
+      if (event.type === "added") added.set(event.entry.id, performance.now());
+      if (event.type === "removed") removed.set(event.entry.id, performance.now());
+    }
+  })();
+  maintain(chart);
+  const socket = dgram.createSocket({ type: "udp4" });
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  try {
+    for (const id of [11n, 12n, 13n, 14n]) {
+      const bytes = encodeAnnouncement({ header: DEFAULT_HEADER, id, ports: [9000], reply: false });
+      await new Promise<void>((resolve) =>
+        socket.send(bytes, discoveryPort, MULTICAST_GROUP, () => resolve())
+      );
+      await until(() => added.has(id), deadline());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await until(() => removed.size === 4, deadline());
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+  for (const [id, at] of added) {
+    const lived = removed.get(id)! - at;
+    // Removed after its ttl (the event trails the datagram by a moment), and
+    // within scheduling slack of it: less than a round of probes.
+    assert.ok(lived > bareTtl - 5, `${id} removed after ${lived.toFixed(1)} ms, before its ttl`);
+    assert.ok(lived < bareTtl + 100, `${id} removed ${(lived - bareTtl).toFixed(1)} ms late`);
+  }
+  await events.return?.();
+  await watching;
+});
+
 Deno.test("updated ports propagate to every peer as an update", async () => {
   const discoveryPort = freshPort();
   await using a = await fastChart(1, discoveryPort);
