@@ -145,6 +145,15 @@ export class BenchPeer implements AsyncDisposable {
     await this.#request({ cmd: "close", name });
   }
 
+  /** Kills the peer at once (SIGKILL), as a crash: its charts say no goodbye. */
+  kill(): void {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+
   /** Ends the peer: closing its input closes its groups; killed if it lingers. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#writer.close().catch(() => {});

@@ -18,6 +18,8 @@ import {
   ChartBuilder,
   DEFAULT_HEADER,
   DEFAULT_RAMPDOWN,
+  foundEveryone,
+  maintain,
   MULTICAST_GROUP,
   type Rampdown,
   sniff,
@@ -87,6 +89,8 @@ interface Plan {
   idle: { peers: number; warmup: number; window: number };
   /** Entries fed to one chart to weigh them. */
   entries: number;
+  /** Instances (each in a process of its own) that leave with a goodbye, and as many killed. */
+  leaving: number;
 }
 
 const FULL: Plan = {
@@ -102,6 +106,7 @@ const FULL: Plan = {
   traffic: { processes: 2, perProcess: 25, rampdown: { ...DEFAULT_RAMPDOWN }, steady: 5_000 },
   idle: { peers: 200, warmup: 2_500, window: 5_000 },
   entries: 10_000,
+  leaving: 10,
 };
 
 const QUICK: Plan = {
@@ -122,11 +127,14 @@ const QUICK: Plan = {
   },
   idle: { peers: 200, warmup: 1_500, window: 2_000 },
   entries: 1_000,
+  leaving: 3,
 };
 
 /** Running instances announce at the steady-state interval from the start. */
 const STEADY: Rampdown = { min: 1_000, max: 1_000, rampdown: 0 };
 const CHART_TIMEOUT = 10_000;
+/** The id of the chart that watches instances leave; theirs are small. */
+const LEAVING_OBSERVER = 1_000_000;
 const FLOOR_TIMEOUT = 5_000;
 /** A scenario stops after this many failed trials in a row, so that a run stays bounded. */
 const MAX_FAILURES_IN_A_ROW = 2;
@@ -487,14 +495,133 @@ async function openTap(discoveryPort: number) {
   await new Promise<void>((resolve) => socket.bind(discoveryPort, "0.0.0.0", resolve));
   socket.addMembership(MULTICAST_GROUP);
   const heard = { packets: 0, bytes: 0 };
-  socket.on("message", (data) => {
+  /** When the last announcement of each id arrived (ids below 2³²). */
+  const lastAnnounced = new Map<number, number>();
+  socket.on("message", (data: Uint8Array) => {
     heard.packets++;
     heard.bytes += data.byteLength;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (data.byteLength >= 16 && view.getBigUint64(0, true) === DEFAULT_HEADER) {
+      lastAnnounced.set(view.getUint32(8, true), now());
+    }
   });
   return {
     heard,
+    lastAnnounced,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
+}
+
+/**
+ * How soon instances that leave drop out of a chart: instances in processes
+ * of their own, in steady state, watched by a chart in this process. Half
+ * close (a goodbye), one after another; the others are killed (SIGKILL: no
+ * goodbye), at random moments of their interval. Each removal is timed from
+ * the close call or the kill, and for a killed one also from its last
+ * announcement, which a tap socket in the group hears.
+ */
+async function leaving(
+  plan: Plan,
+  transport: GroupOptions["transport"],
+): Promise<CostRow[]> {
+  const count = plan.leaving;
+  const discoveryPort = freshPort();
+  const name = `leaving-${discoveryPort}`;
+  const peers = await startPeers(Array.from({ length: 2 * count }, () => undefined));
+  const tap = await openTap(discoveryPort);
+  const observer = await new ChartBuilder()
+    .withId(LEAVING_OBSERVER)
+    .withServicePort(9000)
+    .withDiscoveryPort(discoveryPort)
+    .localDiscovery(true)
+    .withRampdown(STEADY)
+    .withTransport(transport ?? "auto")
+    .finish();
+  const removed = new Map<bigint, { at: number; reason: string }>();
+  const watching = (async () => {
+    for await (const event of observer.events()) {
+      if (event.type === "removed") {
+        removed.set(event.entry.id, { at: now(), reason: event.reason });
+      }
+    }
+  })();
+  try {
+    await Promise.all(peers.map((site, i) =>
+      site.open(name, {
+        kind: "charts",
+        discoveryPort,
+        ids: [i + 1],
+        expect: 0,
+        timeout: CHART_TIMEOUT,
+        rampdown: STEADY,
+        transport,
+      })
+    ));
+    maintain(observer);
+    await Promise.all(peers.map((site) => site.start(name)));
+    await foundEveryone(observer, 2 * count + 1, { signal: AbortSignal.timeout(CHART_TIMEOUT) });
+    // In steady state: every instance announces once a second.
+    await sleep(1_500);
+    const left = new Map<number, number>();
+    for (let i = 0; i < count; i++) {
+      left.set(i + 1, now());
+      await peers[i].close(name);
+    }
+    const killed = new Map<number, number>();
+    for (let i = count; i < 2 * count; i++) {
+      // A random moment of the victim's interval.
+      await sleep(100 + Math.random() * 900);
+      killed.set(i + 1, now());
+      peers[i].kill();
+    }
+    const deadline = now() + observer.ttl + 2_000;
+    while (removed.size < 2 * count && now() < deadline) await sleep(10);
+    const times = (from: Map<number, number>, reason: string) =>
+      [...from].map(([id, at]) => {
+        const removal = removed.get(BigInt(id));
+        return removal?.reason === reason ? removal.at - at : Infinity;
+      });
+    const goodbye = times(left, "goodbye");
+    const fromDeath = times(killed, "expired");
+    const fromLast = times(
+      new Map([...killed.keys()].map((id) => [id, tap.lastAnnounced.get(id) ?? Infinity])),
+      "expired",
+    );
+    const ttl = (observer.ttl / 1000).toFixed(1);
+    const summary = (values: number[], unit: "ms" | "s") => {
+      const scale = unit === "s" ? 1 / 1000 : 1;
+      const format = (value: number) =>
+        Number.isFinite(value)
+          ? unit === "s" ? (value * scale).toFixed(3) : formatMs(value)
+          : "not removed";
+      return `${format(median(values))} ${unit} median, ${format(worst(values))} ${unit} worst ` +
+        `(${values.filter(Number.isFinite).length} of ${values.length} removed)`;
+    };
+    return [
+      {
+        measure: `An instance that closes (goodbye), in a process of its own: from the close ` +
+          `call to its removal from a chart (${count} instances)`,
+        value: summary(goodbye, "ms"),
+        target: "—",
+      },
+      {
+        measure: `An instance killed without a goodbye (SIGKILL), at a random moment of its ` +
+          `1 s interval: from its last announcement to its removal (${count} instances)`,
+        value: summary(fromLast, "s"),
+        target: `≤ 3 of its longest intervals (its time-to-live, ${ttl} s)`,
+      },
+      {
+        measure: "The same instances: from the kill to the removal",
+        value: summary(fromDeath, "s"),
+        target: "—",
+      },
+    ];
+  } finally {
+    await observer.close();
+    await watching;
+    await tap.close();
+    await closePeers(peers);
+  }
 }
 
 /**
@@ -1031,6 +1158,11 @@ async function main(): Promise<void> {
     const { traffic, cost } = await trafficAndCost(plan, transport);
     report.traffic = traffic;
     report.cost.push(...cost);
+  });
+
+  await scenario("leaving", async () => {
+    log(`leaving: ${plan.leaving} instances close, ${plan.leaving} are killed`);
+    report.cost.push(...await leaving(plan, transport));
   });
 
   await scenario(`convergence of ${plan.processes} processes`, async () => {

@@ -108,6 +108,15 @@ Deno.test("the benchmark's quick run prints its figures as well-formed tables, a
       "the convergence of a fresh process",
     );
 
+    for (const leaving of [/^An instance that closes/, /^An instance killed without a goodbye/]) {
+      assert.ok(
+        cost.some((row) =>
+          leaving.test(row[0]) && /^\d+(\.\d+)? m?s median, .*\((\d+) of \2 removed\)$/.test(row[1])
+        ),
+        `${leaving}: every instance removed`,
+      );
+    }
+
     const codec = table(all, "Datagrams per second");
     const decode = codec.find((row) => row[0].startsWith("decode: port announcement"));
     assert.ok(decode && NUMBER.test(decode[2]), "decode speed in datagrams per second");
