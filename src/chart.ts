@@ -235,6 +235,8 @@ export interface ChartConfig {
 export type DiscoveryMode = "maintain" | "sniff";
 
 let openChartImpl: (config: ChartConfig) => Promise<Chart<Entry>>;
+let runImpl: (chart: Chart<Entry>, mode: DiscoveryMode, signal?: AbortSignal) => Promise<void>;
+let watchImpl: (chart: Chart<Entry>, onChange: () => void) => () => void;
 
 /**
  * A chart that is never opened, made with the first chart of the process.
@@ -249,8 +251,6 @@ let openChartImpl: (config: ChartConfig) => Promise<Chart<Entry>>;
  * timer and no peer.
  */
 let dormant: Chart<Entry> | undefined;
-let runImpl: (chart: Chart<Entry>, mode: DiscoveryMode, signal?: AbortSignal) => Promise<void>;
-let watchImpl: (chart: Chart<Entry>, onChange: () => void) => () => void;
 
 /**
  * Opens a chart's sockets; used by {@linkcode ChartBuilder.prototype.finish}.
@@ -541,7 +541,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     openChartImpl = async (config) => {
       dormant ??= new Chart<Entry>({
         id: 0n,
-        header: config.header,
+        header: 0n,
         discoveryPort: 0,
         ports: [],
         rampdown: DEFAULT_RAMPDOWN,
