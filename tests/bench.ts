@@ -1073,12 +1073,13 @@ async function main(): Promise<void> {
     log(`convergence: ${n} charts in a fresh process, one per trial`);
     const trials: number[] = [];
     for (let t = 0; t < plan.trials && !failedInARow(trials); t++) {
-      const peer = new BenchPeer();
+      const peers = await startPeers([undefined]);
       try {
-        await peer.ready();
-        trials.push(await convergenceTrial([{ site: peer, ids: range(n) }], "charts", transport));
+        trials.push(
+          await convergenceTrial([{ site: peers[0], ids: range(n) }], "charts", transport),
+        );
       } finally {
-        await peer[Symbol.asyncDispose]();
+        await closePeers(peers);
       }
     }
     report.cost.push({
