@@ -48,15 +48,20 @@ export {
   type WaitOptions,
 } from "./src/discovery.ts";
 export { DiscoveryError, EventOverflowError } from "./src/errors.ts";
-export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/interval.ts";
-export type { InterfaceOptions } from "./src/interfaces.ts";
-export type { VerifyFailure } from "./src/keyring.ts";
-export type { ReplyLimits } from "./src/limiter.ts";
-export type { DatagramSocket, SocketOptions, Transport, TransportKind } from "./src/transport.ts";
+export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/core/interval.ts";
+export type { InterfaceOptions } from "./src/io/interfaces.ts";
+export type { VerifyFailure } from "./src/core/keyring.ts";
+export type { ReplyLimits } from "./src/core/limiter.ts";
+export type {
+  DatagramSocket,
+  SocketOptions,
+  Transport,
+  TransportKind,
+} from "./src/io/transport.ts";
 export {
   DEFAULT_DISCOVERY_PORT,
   DEFAULT_HEADER,
   type DropReason,
   MAX_DATAGRAM_SIZE,
   MULTICAST_GROUP,
-} from "./src/wire.ts";
+} from "./src/core/wire.ts";

@@ -14,17 +14,17 @@ import {
   type PortEntry,
   toId,
 } from "./chart.ts";
-import type { InterfaceOptions } from "./interfaces.ts";
-import { Keyring } from "./keyring.ts";
-import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./interval.ts";
-import type { TransportKind } from "./transport.ts";
+import type { InterfaceOptions } from "./io/interfaces.ts";
+import { Keyring } from "./core/keyring.ts";
+import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./core/interval.ts";
+import type { TransportKind } from "./io/transport.ts";
 import {
   DEFAULT_DISCOVERY_PORT,
   DEFAULT_HEADER,
   encodeMsg,
   isUint64,
   MAX_PAYLOAD_SIZE,
-} from "./wire.ts";
+} from "./core/wire.ts";
 
 interface BuilderConfig {
   id?: bigint;

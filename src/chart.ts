@@ -6,14 +6,14 @@
 
 import { DiscoveryError } from "./errors.ts";
 import { DEFAULT_EVENT_BUFFER, EventQueue } from "./events.ts";
-import type { InterfaceOptions } from "./interfaces.ts";
-import { DEFAULT_RAMPDOWN, JITTER, nextInterval, type Rampdown } from "./interval.ts";
-import { Keyring, type VerifyFailure } from "./keyring.ts";
-import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
-import type { Received } from "./discovery_socket.ts";
+import type { InterfaceOptions } from "./io/interfaces.ts";
+import { DEFAULT_RAMPDOWN, JITTER, nextInterval, type Rampdown } from "./core/interval.ts";
+import { Keyring, type VerifyFailure } from "./core/keyring.ts";
+import { ReplyLimiter, type ReplyLimits } from "./core/limiter.ts";
+import type { Received } from "./io/process_bus.ts";
 import { setImmediate } from "node:timers";
-import { type Link, Links } from "./links.ts";
-import { resolveTransport, type TransportKind } from "./transport.ts";
+import { type Link, Links } from "./io/links.ts";
+import { resolveTransport, type TransportKind } from "./io/transport.ts";
 import {
   type Announcement,
   decodeAnnouncement,
@@ -27,7 +27,7 @@ import {
   type Layout,
   MAX_PAYLOAD_SIZE,
   MULTICAST_GROUP,
-} from "./wire.ts";
+} from "./core/wire.ts";
 
 /** A charted instance of a chart built with service ports. */
 export interface PortEntry {

@@ -19,9 +19,9 @@
 
 import meta from "../deno.json" with { type: "json" };
 import { type Chart, DiscoveryError, type Entry, maintain, sniff } from "../mod.ts";
-import { type Announcement, type Command, parseCommand, UsageError } from "./_cli_args.ts";
-import { openCliChart } from "./_cli_chart.ts";
-import { checkJson, diagnose, formatChecks } from "./_cli_doctor.ts";
+import { type Announcement, type Command, parseCommand, UsageError } from "./cli/args.ts";
+import { openCliChart } from "./cli/chart.ts";
+import { checkJson, diagnose, formatChecks } from "./cli/doctor.ts";
 import {
   changeJson,
   clockTime,
@@ -33,10 +33,10 @@ import {
   formatCollision,
   formatTable,
   wallClock,
-} from "./_cli_format.ts";
-import { type Sighting, Sightings } from "./_cli_sightings.ts";
-import { paintFor } from "./_cli_style.ts";
-import { GONE_MS, LiveView } from "./_cli_watch.ts";
+} from "./cli/format.ts";
+import { type Sighting, Sightings } from "./cli/sightings.ts";
+import { paintFor } from "./cli/style.ts";
+import { GONE_MS, LiveView } from "./cli/watch.ts";
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;

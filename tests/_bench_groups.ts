@@ -25,7 +25,7 @@ import {
   type PortEntry,
   type Rampdown,
 } from "../mod.ts";
-import { encodeAnnouncement } from "../src/wire.ts";
+import { encodeAnnouncement } from "../src/core/wire.ts";
 
 /**
  * The current wall-clock time in milliseconds, with sub-millisecond

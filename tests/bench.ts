@@ -24,7 +24,7 @@ import {
   type Rampdown,
   sniff,
 } from "../mod.ts";
-import { encodeAnnouncement } from "../src/wire.ts";
+import { encodeAnnouncement } from "../src/core/wire.ts";
 import { type LabHost, LabNet } from "./_lab.ts";
 import {
   type Group,

@@ -9,7 +9,7 @@ import {
   type PortEntry,
   type TransportKind,
 } from "../mod.ts";
-import { MAX_PAYLOAD_SIZE } from "../src/wire.ts";
+import { MAX_PAYLOAD_SIZE } from "../src/core/wire.ts";
 
 const MAX_U64 = (1n << 64n) - 1n;
 

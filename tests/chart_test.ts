@@ -15,7 +15,7 @@ import {
   type PortEntry,
   sniff,
 } from "../mod.ts";
-import { encodeAnnouncement } from "../src/wire.ts";
+import { encodeAnnouncement } from "../src/core/wire.ts";
 import {
   Charts,
   collect,

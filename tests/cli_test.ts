@@ -6,9 +6,9 @@ import { CliProcess, runCli } from "./_cli_process.ts";
 import { TmuxPane } from "./_cli_tmux.ts";
 import { CLI } from "./_cli_process.ts";
 import meta from "../deno.json" with { type: "json" };
-import { renderFrame } from "../src/_cli_watch.ts";
-import { Sightings } from "../src/_cli_sightings.ts";
-import { paintFor } from "../src/_cli_style.ts";
+import { renderFrame } from "../src/cli/watch.ts";
+import { Sightings } from "../src/cli/sightings.ts";
+import { paintFor } from "../src/cli/style.ts";
 
 // Generous: every run of the CLI is a Deno process of its own.
 const DEADLINE = 30_000;

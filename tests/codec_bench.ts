@@ -8,13 +8,13 @@
  */
 
 import { DEFAULT_HEADER } from "../mod.ts";
-import { Keyring } from "../src/keyring.ts";
+import { Keyring } from "../src/core/keyring.ts";
 import {
   type Announcement,
   decodeAnnouncement,
   encodeAnnouncement,
   findSignature,
-} from "../src/wire.ts";
+} from "../src/core/wire.ts";
 
 const BATCH = 1000;
 const PORTS = { kind: "ports", count: 1 } as const;

@@ -4,8 +4,8 @@ import {
   type DiscoveryListener,
   openDiscoverySocket,
   type Received,
-} from "../src/discovery_socket.ts";
-import type { DatagramSocket, SocketOptions, Transport } from "../src/transport.ts";
+} from "../src/io/process_bus.ts";
+import type { DatagramSocket, SocketOptions, Transport } from "../src/io/transport.ts";
 import {
   ChartBuilder,
   foundEveryone,

@@ -2,7 +2,7 @@ import "./_lab.ts";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { ChartBuilder, DEFAULT_HEADER, foundEveryone, maintain, MULTICAST_GROUP } from "../mod.ts";
-import { decodeAnnouncement } from "../src/wire.ts";
+import { decodeAnnouncement } from "../src/core/wire.ts";
 import { freshPort, record, until } from "./_charts.ts";
 import { seededRandom } from "./_random.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type NetInterface, onSubnet, selectInterfaces } from "../src/interfaces.ts";
+import { type NetInterface, onSubnet, selectInterfaces } from "../src/io/interfaces.ts";
 import { announcedTtl, seqAfter } from "../src/chart.ts";
 
 const lo: NetInterface = {

@@ -13,8 +13,8 @@ import {
   type PortEntry,
   type Transport,
 } from "../mod.ts";
-import { nodeTransport } from "../src/transport_node.ts";
-import { encodeAnnouncement } from "../src/wire.ts";
+import { nodeTransport } from "../src/io/transport_node.ts";
+import { encodeAnnouncement } from "../src/core/wire.ts";
 import { collect, freshPort, record, until } from "./_charts.ts";
 import { seededRandom } from "./_random.ts";
 

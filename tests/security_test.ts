@@ -10,8 +10,8 @@ import {
   MULTICAST_GROUP,
   type PortEntry,
 } from "../mod.ts";
-import { Keyring } from "../src/keyring.ts";
-import { encodeAnnouncement } from "../src/wire.ts";
+import { Keyring } from "../src/core/keyring.ts";
+import { encodeAnnouncement } from "../src/core/wire.ts";
 import { freshPort, record, until } from "./_charts.ts";
 import { seededRandom } from "./_random.ts";
 

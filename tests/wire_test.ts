@@ -9,7 +9,7 @@ import {
   encodeMsg,
   type Layout,
   MAX_DATAGRAM_SIZE,
-} from "../src/wire.ts";
+} from "../src/core/wire.ts";
 import { seededRandom } from "./_random.ts";
 
 const ONE_PORT: Layout = { kind: "ports", count: 1 };

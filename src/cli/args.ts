@@ -6,8 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { ChartBuilder, DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../mod.ts";
-import { randomUint64 } from "./_cli_chart.ts";
+import { ChartBuilder, DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../../mod.ts";
+import { randomUint64 } from "./chart.ts";
 
 /** A command line that cannot be run as given; the CLI exits with code 2. */
 export class UsageError extends Error {

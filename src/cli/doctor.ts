@@ -13,12 +13,12 @@ import {
   maintain,
   MULTICAST_GROUP,
   sniff,
-} from "../mod.ts";
-import type { ChartOptions } from "./_cli_args.ts";
-import { openCliChart, randomUint64 } from "./_cli_chart.ts";
-import { describeData } from "./_cli_format.ts";
-import type { Paint } from "./_cli_style.ts";
-import { listInterfaces } from "./interfaces.ts";
+} from "../../mod.ts";
+import type { ChartOptions } from "./args.ts";
+import { openCliChart, randomUint64 } from "./chart.ts";
+import { describeData } from "./format.ts";
+import type { Paint } from "./style.ts";
+import { listInterfaces } from "../io/interfaces.ts";
 
 /** How a check went: `"fail"` means discovery cannot work as it is. */
 export type Status = "ok" | "warn" | "fail";

@@ -19,7 +19,7 @@
  */
 
 import type { DatagramSocket, Transport } from "./transport.ts";
-import { MULTICAST_GROUP } from "./wire.ts";
+import { MULTICAST_GROUP } from "../core/wire.ts";
 import { setImmediate } from "node:timers";
 
 /**

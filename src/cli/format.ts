@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Entry } from "../mod.ts";
-import type { Sighting } from "./_cli_sightings.ts";
+import type { Entry } from "../../mod.ts";
+import type { Sighting } from "./sightings.ts";
 
 /**
  * Returns the wall-clock time of a `performance.now()` reading.

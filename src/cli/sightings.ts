@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChartEvent, Entry } from "../mod.ts";
+import type { ChartEvent, Entry } from "../../mod.ts";
 
 /** A change to the chart: an instance was added, updated or removed. */
 export type ChartChange = Extract<ChartEvent<Entry>, { type: "added" | "updated" | "removed" }>;

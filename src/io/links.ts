@@ -19,9 +19,9 @@ import {
   type Endpoint,
   openDiscoverySocket,
   type Received,
-} from "./discovery_socket.ts";
+} from "./process_bus.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
-import { MULTICAST_GROUP } from "./wire.ts";
+import { MULTICAST_GROUP } from "../core/wire.ts";
 
 /** One interface in use. */
 export interface Link {

@@ -6,16 +6,9 @@
  * @module
  */
 
-import {
-  ago,
-  alignColumns,
-  clockTime,
-  dataHeading,
-  describeData,
-  wallClock,
-} from "./_cli_format.ts";
-import type { Sighting } from "./_cli_sightings.ts";
-import type { Paint } from "./_cli_style.ts";
+import { ago, alignColumns, clockTime, dataHeading, describeData, wallClock } from "./format.ts";
+import type { Sighting } from "./sightings.ts";
+import type { Paint } from "./style.ts";
 
 /** How long a new or changed instance stays marked, in milliseconds. */
 export const MARK_MS = 5_000;

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { type Chart, DEFAULT_RAMPDOWN, DiscoveryError, type Entry } from "../mod.ts";
-import { openChart } from "./chart.ts";
-import type { Announcement, ChartOptions } from "./_cli_args.ts";
+import { type Chart, DEFAULT_RAMPDOWN, DiscoveryError, type Entry } from "../../mod.ts";
+import { openChart } from "../chart.ts";
+import type { Announcement, ChartOptions } from "./args.ts";
 
 /**
  * Returns a random unsigned 64-bit integer, for ids and test headers.

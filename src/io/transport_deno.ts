@@ -5,7 +5,7 @@
  */
 
 import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
-import { MAX_DATAGRAM_SIZE } from "./wire.ts";
+import { MAX_DATAGRAM_SIZE } from "../core/wire.ts";
 
 const MAX_BACKOFF = 1_000;
 /** One byte more than the largest datagram a chart reads, so that longer ones show as such. */
