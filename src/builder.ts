@@ -12,8 +12,8 @@ import {
   type MsgEntry,
   openChart,
   type PortEntry,
-  toId,
 } from "./chart.ts";
+import { randomId, toId } from "./ids.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
 import { Keyring } from "./core/keyring.ts";
 import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./core/interval.ts";
@@ -116,7 +116,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @returns A builder with the id set.
    */
   withRandomId(): ChartBuilder<true, E> {
-    return this.#with({ id: crypto.getRandomValues(new BigUint64Array(1))[0] });
+    return this.#with({ id: randomId() });
   }
 
   /**

@@ -6,6 +6,7 @@
 
 import { DiscoveryError } from "./errors.ts";
 import { DEFAULT_EVENT_BUFFER, EventQueue } from "./events.ts";
+import { toId } from "./ids.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
 import { DEFAULT_RAMPDOWN, JITTER, nextInterval, type Rampdown } from "./core/interval.ts";
 import { Keyring, type VerifyFailure } from "./core/keyring.ts";
@@ -13,7 +14,8 @@ import { ReplyLimiter, type ReplyLimits } from "./core/limiter.ts";
 import type { Received } from "./io/process_bus.ts";
 import { setImmediate } from "node:timers";
 import { type Link, Links } from "./io/links.ts";
-import { resolveTransport, type TransportKind } from "./io/transport.ts";
+import type { TransportKind } from "./io/transport.ts";
+import { resolveTransport } from "./io/transports.ts";
 import {
   type Announcement,
   decodeAnnouncement,
@@ -23,7 +25,6 @@ import {
   encodeAnnouncement,
   encodeMsg,
   findSignature,
-  isUint64,
   type Layout,
   MAX_PAYLOAD_SIZE,
   MULTICAST_GROUP,
@@ -290,28 +291,6 @@ export function runDiscovery(
  */
 export function watchChart(chart: Chart<Entry>, onChange: () => void): () => void {
   return watchImpl(chart, onChange);
-}
-
-/**
- * Converts an id given as a bigint or a safe integer to a bigint.
- *
- * @param id The id.
- * @returns The id as a bigint.
- * @throws {TypeError} If the id is neither a bigint nor an integer number.
- * @throws {RangeError} If the id is not an unsigned 64-bit integer, or a number
- *   beyond `Number.MAX_SAFE_INTEGER`.
- */
-export function toId(id: bigint | number): bigint {
-  if (typeof id === "number") {
-    if (!Number.isInteger(id)) throw new TypeError(`Cannot use id ${id}: not an integer`);
-    if (!Number.isSafeInteger(id)) {
-      throw new RangeError(`Cannot use id ${id}: beyond Number.MAX_SAFE_INTEGER, pass a bigint`);
-    }
-    id = BigInt(id);
-  }
-  if (typeof id !== "bigint") throw new TypeError(`Cannot use id ${id}: not a bigint or number`);
-  if (!isUint64(id)) throw new RangeError(`Cannot use id ${id}: not an unsigned 64-bit integer`);
-  return id;
 }
 
 /**

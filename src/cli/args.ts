@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { ChartBuilder, DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../../mod.ts";
-import { randomUint64 } from "./chart.ts";
+import { randomId } from "../ids.ts";
 
 /** A command line that cannot be run as given; the CLI exits with code 2. */
 export class UsageError extends Error {
@@ -320,7 +320,7 @@ function parseAnnouncement(values: Values, command: CommandName): Announcement |
     if (command === "announce") throw new UsageError("needs --port P or --msg JSON to announce");
     return undefined;
   }
-  const id = idText === undefined ? randomUint64() : parseUint64("--id", idText);
+  const id = idText === undefined ? randomId() : parseUint64("--id", idText);
   try {
     if (ports) {
       const numbers = ports.map((port) => parseInteger("--port", port, 1, 65535));

@@ -8,16 +8,8 @@
 
 import { type Chart, DEFAULT_RAMPDOWN, DiscoveryError, type Entry } from "../../mod.ts";
 import { openChart } from "../chart.ts";
+import { randomId } from "../ids.ts";
 import type { Announcement, ChartOptions } from "./args.ts";
-
-/**
- * Returns a random unsigned 64-bit integer, for ids and test headers.
- *
- * @returns The integer.
- */
-export function randomUint64(): bigint {
-  return crypto.getRandomValues(new BigUint64Array(1))[0];
-}
 
 /** The environment variable the shared key is read from when no key file is named. */
 export const KEY_VARIABLE = "INSTANCE_CHART_KEY";
@@ -71,7 +63,7 @@ export function openCliChart(
     throw new DiscoveryError("Cannot use the shared key: it has fewer than 16 bytes");
   }
   return openChart({
-    id: announcement?.id ?? randomUint64(),
+    id: announcement?.id ?? randomId(),
     header: options.header,
     discoveryPort: options.discoveryPort,
     ...data,

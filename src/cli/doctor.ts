@@ -15,7 +15,8 @@ import {
   sniff,
 } from "../../mod.ts";
 import type { ChartOptions } from "./args.ts";
-import { openCliChart, randomUint64 } from "./chart.ts";
+import { openCliChart } from "./chart.ts";
+import { randomId } from "../ids.ts";
 import { describeData } from "./format.ts";
 import type { Paint } from "./style.ts";
 import { listInterfaces } from "../io/interfaces.ts";
@@ -245,8 +246,8 @@ async function checkLoopback(options: ChartOptions): Promise<Check> {
   try {
     // A random header: no instance charts the test announcement.
     chart = await openCliChart(
-      { ...options, header: randomUint64() },
-      { id: randomUint64(), ports: [1] },
+      { ...options, header: randomId() },
+      { id: randomId(), ports: [1] },
       (error) => errors.push(error.message),
     );
   } catch (error) {

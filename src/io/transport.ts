@@ -6,9 +6,6 @@
  * @module
  */
 
-import { denoTransport } from "./transport_deno.ts";
-import { nodeTransport } from "./transport_node.ts";
-
 /** What a socket is opened with. */
 export interface SocketOptions {
   /** The address to bind: `"0.0.0.0"` for every interface, or one interface's address. */
@@ -62,33 +59,3 @@ export interface Transport {
  * two that is available), or a {@linkcode Transport} of your own.
  */
 export type TransportKind = "auto" | "deno" | "node" | Transport;
-
-/**
- * Returns whether `Deno.listenDatagram` is available in this process.
- *
- * @returns `true` in Deno run with `--unstable-net`.
- */
-export function hasDenoDatagram(): boolean {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  return typeof deno?.listenDatagram === "function";
-}
-
-/**
- * Resolves a transport kind to a transport.
- *
- * @param kind The kind.
- * @returns The transport.
- * @throws {TypeError} For `"deno"` where `Deno.listenDatagram` is unavailable.
- */
-export function resolveTransport(kind: TransportKind): Transport {
-  if (typeof kind === "object") return kind;
-  if (kind === "auto") return hasDenoDatagram() ? denoTransport : nodeTransport;
-  if (kind === "node") return nodeTransport;
-  if (!hasDenoDatagram()) {
-    throw new TypeError(
-      'Cannot use the "deno" transport: Deno.listenDatagram needs --unstable-net',
-    );
-  }
-  return denoTransport;
-}
