@@ -23,7 +23,7 @@
  * @module
  */
 
-export { ChartBuilder, MAX_SERVICE_PORTS } from "./src/builder.ts";
+export { ChartBuilder } from "./src/builder.ts";
 export {
   Chart,
   type ChartEvent,
@@ -39,6 +39,7 @@ export {
   type RemoveReason,
   type ServiceAddress,
 } from "./src/chart.ts";
+export { MAX_SERVICE_PORTS } from "./src/config.ts";
 export {
   type DiscoveryOptions,
   foundEveryone,

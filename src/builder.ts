@@ -13,18 +13,13 @@ import {
   openChart,
   type PortEntry,
 } from "./chart.ts";
+import { checkBareTtl, checkMsg, checkPort, checkServicePorts } from "./config.ts";
 import { randomId, toId } from "./ids.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
 import { Keyring } from "./core/keyring.ts";
 import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./core/interval.ts";
 import type { TransportKind } from "./io/transport.ts";
-import {
-  DEFAULT_DISCOVERY_PORT,
-  DEFAULT_HEADER,
-  encodeMsg,
-  isUint64,
-  MAX_PAYLOAD_SIZE,
-} from "./core/wire.ts";
+import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER, isUint64 } from "./core/wire.ts";
 
 interface BuilderConfig {
   id?: bigint;
@@ -41,17 +36,6 @@ interface BuilderConfig {
   keys?: readonly (string | Uint8Array)[];
   limits: Limits;
   onError?: (error: Error) => void;
-}
-
-/** The most service ports one announcement carries. */
-export const MAX_SERVICE_PORTS: number = MAX_PAYLOAD_SIZE / 2;
-
-function checkPort(port: number, what: string): number {
-  if (typeof port !== "number" || !Number.isInteger(port)) {
-    throw new TypeError(`Cannot use ${what} ${port}: not an integer`);
-  }
-  if (port < 1 || port > 65535) throw new RangeError(`Cannot use ${what} ${port}: not in 1..65535`);
-  return port;
 }
 
 /**
@@ -141,15 +125,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @throws {RangeError} If the list is empty or too long, or a port is out of range.
    */
   withServicePorts(ports: readonly number[]): ChartBuilder<HasId, PortEntry> {
-    if (!Array.isArray(ports)) throw new TypeError("Cannot use service ports: not an array");
-    if (ports.length === 0) throw new RangeError("Cannot use an empty list of service ports");
-    if (ports.length > MAX_SERVICE_PORTS) {
-      throw new RangeError(
-        `Cannot use ${ports.length} service ports: at most ${MAX_SERVICE_PORTS} fit in one datagram`,
-      );
-    }
-    const checked = ports.map((port) => checkPort(port, "service port"));
-    return this.#with({ ports: Object.freeze(checked), msg: undefined, hasMsg: false });
+    return this.#with({ ports: checkServicePorts(ports), msg: undefined, hasMsg: false });
   }
 
   /**
@@ -162,14 +138,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @throws {RangeError} If its JSON does not fit in one datagram.
    */
   customMsg<M>(msg: M): ChartBuilder<HasId, MsgEntry<M>> {
-    const size = encodeMsg(msg).length;
-    if (size > MAX_PAYLOAD_SIZE) {
-      throw new RangeError(
-        `Cannot use a custom msg of ${size} bytes: at most ${MAX_PAYLOAD_SIZE} fit in one datagram`,
-      );
-    }
-    // A copy, so that later changes by the caller do not change what we announce.
-    return this.#with({ ports: undefined, msg: JSON.parse(JSON.stringify(msg)), hasMsg: true });
+    return this.#with({ ports: undefined, msg: checkMsg(msg), hasMsg: true });
   }
 
   /**
@@ -305,9 +274,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    */
   withExpiry(expiry: ExpiryOptions): ChartBuilder<HasId, E> {
     const { enabled, bareTtl } = expiry;
-    if (bareTtl !== undefined && !(bareTtl > 0 && bareTtl <= 3_600_000)) {
-      throw new RangeError(`Cannot use bareTtl ${bareTtl}: not in 1..3600000 ms`);
-    }
+    if (bareTtl !== undefined) checkBareTtl(bareTtl);
     return this.#with({ expiry: { enabled, bareTtl } });
   }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { MAX_TTL } from "./config.ts";
 import { DiscoveryError } from "./errors.ts";
 import { DEFAULT_EVENT_BUFFER, EventQueue } from "./events.ts";
 import { toId } from "./ids.ts";
@@ -178,8 +179,6 @@ export interface ExpiryOptions {
 
 /** The time-to-live of an instance that announces none (the Rust crate's), in milliseconds. */
 export const DEFAULT_BARE_TTL = 3_300;
-/** The longest time-to-live taken from an announcement: one hour. */
-export const MAX_TTL = 3_600_000;
 /** The most instances a chart holds unless told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 2_048;
 

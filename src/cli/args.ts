@@ -6,7 +6,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { ChartBuilder, DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../../mod.ts";
+import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../../mod.ts";
+import { checkMsg, checkServicePorts, MAX_PORT, MIN_PORT } from "../config.ts";
+import { isUint64 } from "../core/wire.ts";
 import { randomId } from "../ids.ts";
 
 /** A command line that cannot be run as given; the CLI exits with code 2. */
@@ -278,8 +280,6 @@ const COMMAND_FLAGS: Readonly<Record<CommandName, readonly Flag[]>> = {
   doctor: ["duration", "json"],
 };
 
-const UINT64_LIMIT = 1n << 64n;
-
 function parseInteger(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) {
@@ -289,7 +289,7 @@ function parseInteger(flag: string, text: string, min: number, max: number): num
 }
 
 function parseUint64(flag: string, text: string): bigint {
-  if (!/^\d+$/.test(text) || BigInt(text) >= UINT64_LIMIT) {
+  if (!/^\d+$/.test(text) || !isUint64(BigInt(text))) {
     throw new UsageError(`${flag} must be an unsigned 64-bit integer, not '${text}'`);
   }
   return BigInt(text);
@@ -307,7 +307,7 @@ type Values = {
   [F in Flag]?: F extends "port" | "interface" | "exclude-interface" ? string[] : string | boolean;
 };
 
-/** Checks the data to announce with the builder, which knows what fits a datagram. */
+/** Checks the data to announce by the rules the builder follows, which know what fits a datagram. */
 function parseAnnouncement(values: Values, command: CommandName): Announcement | undefined {
   const ports = values.port as string[] | undefined;
   const msgText = values.msg as string | undefined;
@@ -323,8 +323,8 @@ function parseAnnouncement(values: Values, command: CommandName): Announcement |
   const id = idText === undefined ? randomId() : parseUint64("--id", idText);
   try {
     if (ports) {
-      const numbers = ports.map((port) => parseInteger("--port", port, 1, 65535));
-      new ChartBuilder().withServicePorts(numbers);
+      const numbers = ports.map((port) => parseInteger("--port", port, MIN_PORT, MAX_PORT));
+      checkServicePorts(numbers);
       return { id, ports: numbers };
     }
     let msg: unknown;
@@ -333,7 +333,7 @@ function parseAnnouncement(values: Values, command: CommandName): Announcement |
     } catch {
       throw new UsageError(`--msg must be JSON, not '${msgText}' (quote strings: '"text"')`);
     }
-    new ChartBuilder().customMsg(msg);
+    checkMsg(msg);
     return { id, msg };
   } catch (error) {
     if (error instanceof RangeError || error instanceof TypeError) {
@@ -412,7 +412,7 @@ function finish(command: CommandName, values: Values, rest: string[]): Command {
       : parseUint64("--header", values.header as string),
     discoveryPort: values["discovery-port"] === undefined
       ? DEFAULT_DISCOVERY_PORT
-      : parseInteger("--discovery-port", values["discovery-port"] as string, 1, 65535),
+      : parseInteger("--discovery-port", values["discovery-port"] as string, MIN_PORT, MAX_PORT),
     interfaces: {
       include: values.interface as string[] | undefined,
       exclude: values["exclude-interface"] as string[] | undefined,

@@ -8,6 +8,7 @@
 
 import { type Chart, DEFAULT_RAMPDOWN, DiscoveryError, type Entry } from "../../mod.ts";
 import { openChart } from "../chart.ts";
+import { keyBytes, MIN_KEY_SIZE } from "../core/keyring.ts";
 import { randomId } from "../ids.ts";
 import type { Announcement, ChartOptions } from "./args.ts";
 
@@ -59,8 +60,13 @@ export function openCliChart(
     ? { ports: announcement.ports }
     : { msg: announcement.msg };
   const key = readKey(options.keyFile);
-  if (key !== undefined && new TextEncoder().encode(key).length < 16) {
-    throw new DiscoveryError("Cannot use the shared key: it has fewer than 16 bytes");
+  if (key !== undefined) {
+    try {
+      keyBytes(key);
+    } catch (cause) {
+      const message = `Cannot use the shared key: it has fewer than ${MIN_KEY_SIZE} bytes`;
+      throw new DiscoveryError(message, { cause });
+    }
   }
   return openChart({
     id: announcement?.id ?? randomId(),

@@ -19,7 +19,7 @@ import { openCliChart } from "./chart.ts";
 import { randomId } from "../ids.ts";
 import { describeData } from "./format.ts";
 import type { Paint } from "./style.ts";
-import { listInterfaces } from "../io/interfaces.ts";
+import { IFF_LOOPBACK, IFF_MULTICAST, IFF_UP, listInterfaces } from "../io/interfaces.ts";
 
 /** How a check went: `"fail"` means discovery cannot work as it is. */
 export type Status = "ok" | "warn" | "fail";
@@ -51,11 +51,6 @@ interface Interface {
   loopback?: boolean;
   multicast?: boolean;
 }
-
-// Flags as `ip` names them (linux/if.h).
-const IFF_UP = 0x1;
-const IFF_LOOPBACK = 0x8;
-const IFF_MULTICAST = 0x1000;
 
 /**
  * Flags from `ip -o link` (iproute2), which asks the kernel of this namespace:

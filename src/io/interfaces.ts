@@ -46,9 +46,13 @@ export interface InterfaceOptions {
   rescanInterval?: number;
 }
 
-const IFF_UP = 0x1;
-const IFF_LOOPBACK = 0x8;
-const IFF_MULTICAST = 0x1000;
+// The kernel's interface flags, as `ip` names them (linux/if.h).
+/** The flag of an interface that is up. */
+export const IFF_UP = 0x1;
+/** The flag of a loopback interface. */
+export const IFF_LOOPBACK = 0x8;
+/** The flag of an interface that can multicast. */
+export const IFF_MULTICAST = 0x1000;
 
 /**
  * Lists this machine's IPv4 interfaces with their state. Where the kernel's
