@@ -32,7 +32,7 @@ export interface Peer<E> extends Liveness {
 /** Charted instances by id; newcomers heard once are the ones a full chart evicts. */
 export class PeerTable<E extends Entry> {
   readonly #peers = new Map<bigint, Peer<E>>();
-  /** Newcomers heard once, newest last. */
+  /** Newcomers heard once, newest last (and some since confirmed or gone). */
   #unconfirmed: bigint[] = [];
   readonly #max: number;
 
@@ -87,6 +87,13 @@ export class PeerTable<E extends Entry> {
   add(id: bigint, peer: Peer<E>): void {
     this.#peers.set(id, peer);
     this.#unconfirmed.push(id);
+    // Confirmed and departed ones stay in the list until it is compacted:
+    // with churn it would otherwise grow with every id ever heard.
+    if (this.#unconfirmed.length > 2 * this.#max) {
+      this.#unconfirmed = this.#unconfirmed.filter((id) =>
+        this.#peers.get(id)?.confirmed === false
+      );
+    }
   }
 
   /**
