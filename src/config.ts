@@ -6,6 +6,7 @@
  * @module
  */
 
+import { MAX_TTL } from "./core/schedule.ts";
 import { encodeMsg, MAX_PAYLOAD_SIZE } from "./core/wire.ts";
 
 /** The lowest port a service or discovery runs on. */
@@ -14,8 +15,6 @@ export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
 /** The most service ports one announcement carries. */
 export const MAX_SERVICE_PORTS: number = MAX_PAYLOAD_SIZE / 2;
-/** The longest time-to-live: taken from an announcement, or set for bare ones. One hour. */
-export const MAX_TTL = 3_600_000;
 
 /**
  * Checks a service or discovery port.
@@ -80,7 +79,8 @@ export function checkMsg<M>(msg: M): M {
  *
  * @param bareTtl The time-to-live, in milliseconds.
  * @returns The time-to-live.
- * @throws {RangeError} If it is not more than 0 and at most {@linkcode MAX_TTL}.
+ * @throws {RangeError} If it is not more than 0 and at most one hour, the
+ *   longest time-to-live a chart takes from an announcement.
  */
 export function checkBareTtl(bareTtl: number): number {
   if (!(bareTtl > 0 && bareTtl <= MAX_TTL)) {

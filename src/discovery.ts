@@ -4,7 +4,8 @@
  * @module
  */
 
-import { type Chart, type Entry, runDiscovery, watchChart } from "./chart.ts";
+import { type Chart, driverOf } from "./chart.ts";
+import type { Entry } from "./core/entry.ts";
 import { DiscoveryError } from "./errors.ts";
 
 /** Options of {@linkcode maintain} and {@linkcode sniff}. */
@@ -38,7 +39,7 @@ export interface WaitOptions {
  * ```
  */
 export function maintain(chart: Chart<Entry>, options: DiscoveryOptions = {}): Promise<void> {
-  return runDiscovery(chart, "maintain", options.signal);
+  return driverOf(chart).run("maintain", options.signal);
 }
 
 /**
@@ -65,7 +66,7 @@ export function maintain(chart: Chart<Entry>, options: DiscoveryOptions = {}): P
  * ```
  */
 export function sniff(chart: Chart<Entry>, options: DiscoveryOptions = {}): Promise<void> {
-  return runDiscovery(chart, "sniff", options.signal);
+  return driverOf(chart).run("sniff", options.signal);
 }
 
 /**
@@ -105,7 +106,7 @@ export async function foundEveryone(
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => reject(signal!.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
-      const unwatch = watchChart(chart, () => {
+      const unwatch = driverOf(chart).watch(() => {
         if (chart.size >= n) resolve();
         else if (chart.closed) reject(closedWith(chart, n));
       });

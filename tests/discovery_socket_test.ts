@@ -1,10 +1,7 @@
 import "./_lab.ts";
+import type { Arrival } from "../src/core/protocol.ts";
 import assert from "node:assert/strict";
-import {
-  type DiscoveryListener,
-  openDiscoverySocket,
-  type Received,
-} from "../src/io/process_bus.ts";
+import { type DiscoveryListener, openDiscoverySocket } from "../src/io/process_bus.ts";
 import type { DatagramSocket, SocketOptions, Transport } from "../src/io/transport.ts";
 import {
   ChartBuilder,
@@ -64,11 +61,11 @@ function encode(text: string): Uint8Array {
 /** A listener that records what it gets: `heard` as "text from host:port". */
 function listener(): DiscoveryListener & {
   heard: string[];
-  received: Received[];
+  received: Arrival[];
   errors: Error[];
 } {
   const heard: string[] = [];
-  const received: Received[] = [];
+  const received: Arrival[] = [];
   const errors: Error[] = [];
   return {
     heard,
@@ -78,7 +75,7 @@ function listener(): DiscoveryListener & {
       received.push(datagram);
       const text = new TextDecoder().decode(datagram.data);
       heard.push(
-        datagram.port === 1234 ? text : `${text} from ${datagram.hostname}:${datagram.port}`,
+        datagram.port === 1234 ? text : `${text} from ${datagram.address}:${datagram.port}`,
       );
     },
     onError: (error) => errors.push(error),
@@ -235,7 +232,9 @@ Deno.test("a multicast is handed to the other holds at once; its kernel copy goe
   assert.equal(holdA.handOver(encode("hello"), from, MULTICAST_GROUP, 7107), false);
   await until(() => b.received.length === 1, deadline());
   assert.deepEqual(b.heard, ["hello from 127.0.0.1:5001"]);
-  assert.ok(b.received[0].at! >= before && b.received[0].at! <= performance.now());
+  assert.ok(
+    b.received[0].handedOverAt! >= before && b.received[0].handedOverAt! <= performance.now(),
+  );
   // The sender is not handed its own: it hears the kernel's copy, which
   // shows that multicast loops back; no other chart hears that copy.
   assert.deepEqual(a.heard, []);
@@ -243,7 +242,7 @@ Deno.test("a multicast is handed to the other holds at once; its kernel copy goe
   transport.receive(1, "other", "127.0.0.1", 5002);
   assert.deepEqual(a.heard, ["hello from 127.0.0.1:5001", "other from 127.0.0.1:5002"]);
   assert.deepEqual(b.heard, ["hello from 127.0.0.1:5001", "other from 127.0.0.1:5002"]);
-  assert.equal(a.received[0].at, undefined);
+  assert.equal(a.received[0].handedOverAt, undefined);
   await holdA.close();
   await holdB.close();
 });

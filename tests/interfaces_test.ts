@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { type NetInterface, onSubnet, selectInterfaces } from "../src/io/interfaces.ts";
-import { announcedTtl, seqAfter } from "../src/chart.ts";
 
 const lo: NetInterface = {
   name: "lo",
@@ -58,18 +57,4 @@ Deno.test("an address is on an interface's subnet when their network parts match
   assert.equal(onSubnet("203.0.113.255", half), true);
   assert.equal(onSubnet("203.0.113.127", half), false);
   assert.equal(onSubnet("203.0.112.200", half), false);
-});
-
-Deno.test("sequence numbers compare across the wrap-around", () => {
-  assert.equal(seqAfter(2, 1), true);
-  assert.equal(seqAfter(1, 2), false);
-  assert.equal(seqAfter(1, 1), false);
-  assert.equal(seqAfter(0, 0xffff_ffff), true);
-  assert.equal(seqAfter(0xffff_ffff, 0), false);
-});
-
-Deno.test("the announced ttl is three of the longest intervals, jitter included", () => {
-  assert.equal(announcedTtl({ min: 100, max: 1000, rampdown: 10_000 }), 3300);
-  assert.equal(announcedTtl({ min: 50, max: 300, rampdown: 1000 }), 990);
-  assert.equal(announcedTtl({ min: 1, max: 3_600_000, rampdown: 1 }), 3_600_000);
 });

@@ -14,12 +14,8 @@ import {
   onSubnet,
   selectInterfaces,
 } from "./interfaces.ts";
-import {
-  type DiscoverySocket,
-  type Endpoint,
-  openDiscoverySocket,
-  type Received,
-} from "./process_bus.ts";
+import { type DiscoverySocket, type Endpoint, openDiscoverySocket } from "./process_bus.ts";
+import type { Arrival } from "../core/protocol.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "../core/wire.ts";
 
@@ -50,7 +46,7 @@ export interface LinksOptions {
   /** Whether instances on this machine discover each other (loopback is used). */
   localDiscovery: boolean;
   /** Called with every datagram received, on any socket, and with those handed over in the process. */
-  onDatagram(received: Received): void;
+  onDatagram(arrival: Arrival): void;
   /** Called with errors the links recover from. */
   onError(error: Error): void;
   /** Called when an interface comes into use. */
@@ -228,7 +224,13 @@ export class Links {
         port: 0,
         reuseAddress: false,
         onDatagram: (data, hostname, port) =>
-          onDatagram({ data, hostname, port, at: undefined, decoded: undefined }),
+          onDatagram({
+            data,
+            address: hostname,
+            port,
+            handedOverAt: undefined,
+            reading: undefined,
+          }),
         onError,
       });
     } catch (error) {

@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { Arrival } from "../core/protocol.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "../core/wire.ts";
 import { setImmediate } from "node:timers";
@@ -36,27 +37,10 @@ const HANDED_PER_TURN = 100;
  */
 const DELIVERIES_PER_TURN = 8_192;
 
-/** A datagram as the charts of a process receive it. */
-export interface Received {
-  /** The datagram; it may be reused once the call that got it returns. */
-  readonly data: Uint8Array;
-  /** Where it came from. */
-  readonly hostname: string;
-  /** The port it came from. */
-  readonly port: number;
-  /** When it was sent, for one handed over in the process (monotonic ms). */
-  readonly at?: number;
-  /**
-   * What the last chart made of it, under a key that says how it read it:
-   * the charts that read it alike decode it once, and share its entry.
-   */
-  decoded?: { key: string; value: unknown; entry?: unknown };
-}
-
 /** A chart's use of a discovery socket. */
 export interface DiscoveryListener {
   /** Called with every datagram the socket receives, and with those handed over in the process. */
-  onDatagram(received: Received): void;
+  onDatagram(arrival: Arrival): void;
   /** Called with the errors the socket recovers from. */
   onError(error: Error): void;
 }
@@ -164,15 +148,21 @@ class SharedSocket {
 
   /** Delivers a datagram from the network to every chart. */
   deliver(data: Uint8Array, hostname: string, port: number): void {
-    const received: Received = { data, hostname, port, at: undefined, decoded: undefined };
+    const arrival: Arrival = {
+      data,
+      address: hostname,
+      port,
+      handedOverAt: undefined,
+      reading: undefined,
+    };
     // The kernel's copy of a multicast that was handed over: only its sender
     // hears it, which tells that chart that multicast loops back.
     const sender = this.#handOver ? this.endpoints.get(endpointKey(hostname, port)) : undefined;
     if (sender) {
-      this.#deliverTo(sender, received);
+      this.#deliverTo(sender, arrival);
       return;
     }
-    for (const listener of this.listeners) this.#deliverTo(listener, received);
+    for (const listener of this.listeners) this.#deliverTo(listener, arrival);
   }
 
   handOver(
@@ -250,26 +240,26 @@ class SharedSocket {
     for (const item of handed) {
       item.delivered = true;
       const { data, from, at, to, sender } = item;
-      const received: Received = {
+      const arrival: Arrival = {
         data,
-        hostname: from.address,
+        address: from.address,
         port: from.port,
-        at,
-        decoded: undefined,
+        handedOverAt: at,
+        reading: undefined,
       };
       if (to) {
-        if (this.listeners.has(to)) this.#deliverTo(to, received);
+        if (this.listeners.has(to)) this.#deliverTo(to, arrival);
       } else {
         for (const listener of this.listeners) {
-          if (listener !== sender) this.#deliverTo(listener, received);
+          if (listener !== sender) this.#deliverTo(listener, arrival);
         }
       }
     }
   }
 
-  #deliverTo(listener: DiscoveryListener, received: Received): void {
+  #deliverTo(listener: DiscoveryListener, arrival: Arrival): void {
     try {
-      listener.onDatagram(received);
+      listener.onDatagram(arrival);
     } catch (error) {
       // One chart's failure does not keep the datagram from the others.
       listener.onError(error as Error);

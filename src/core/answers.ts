@@ -1,0 +1,61 @@
+/**
+ * When a chart answers a datagram directly, and how: a newcomer that has
+ * not heard us and a probe get an answer, never larger than what asked for
+ * it, only on a connected subnet, and within the rate limits.
+ *
+ * @module
+ */
+
+import type { Announcement } from "./wire.ts";
+
+/**
+ * Whether a datagram asks for an answer: a probe does, and so does a
+ * newcomer that came from the network just now (not handed over in the
+ * process, where it was handed our last announcement, nor kept while idle)
+ * and has not surely heard our last announcement. A sniffing chart never
+ * sends, and an answer is never answered.
+ *
+ * @param announcement The datagram.
+ * @param maintaining Whether the chart is maintained.
+ * @param isNew Whether the sender is new to the chart.
+ * @param live Whether the datagram came from the network just now.
+ * @param heardUs Whether the sender had surely heard our last announcement.
+ * @returns `true` when an answer is due (the limits still apply).
+ */
+export function wantsAnswer(
+  announcement: Announcement,
+  maintaining: boolean,
+  isNew: boolean,
+  live: boolean,
+  heardUs: boolean,
+): boolean {
+  if (!maintaining || announcement.reply) return false;
+  return announcement.probe === true || (isNew && live && !heardUs);
+}
+
+/**
+ * Whether an answer is to be the bare Rust announcement: to a bare
+ * announcement (a Rust peer, whose datagrams are the smallest), from a chart
+ * with ports and no keys.
+ *
+ * @param announcement The datagram answered.
+ * @param hasPorts Whether the chart announces ports.
+ * @param signed Whether the chart signs.
+ * @returns `true` for a bare answer.
+ */
+export function answersBare(announcement: Announcement, hasPorts: boolean, signed: boolean) {
+  return announcement.incarnation === undefined && hasPorts && !signed;
+}
+
+/**
+ * Whether an answer may go: no larger than the datagram that asked (so
+ * that no one can amplify through us), to a source on a connected subnet.
+ *
+ * @param answerSize The answer's size in bytes.
+ * @param askedSize The size of the datagram that asked.
+ * @param onSubnet Whether the source is on a directly connected subnet.
+ * @returns `true` when the rate limits are the only check left.
+ */
+export function mayAnswer(answerSize: number, askedSize: number, onSubnet: boolean): boolean {
+  return answerSize <= askedSize && onSubnet;
+}

@@ -1,0 +1,88 @@
+/**
+ * What a chart counts: datagrams received, sent and dropped, by reason.
+ *
+ * @module
+ */
+
+import type { VerifyFailure } from "./keyring.ts";
+import { DROP_REASONS, type DropReason } from "./wire.ts";
+
+/** Why a datagram was dropped, beyond malformed ones. */
+export type DropCounter = DropReason | VerifyFailure | "own" | "idle" | "stale" | "full";
+
+/** What a chart has received, sent and dropped since it was built. */
+export interface Counters {
+  /** Datagrams received on the discovery port and the chart's own sockets. */
+  received: number;
+  /**
+   * Datagrams dropped, by reason: the malformed ones by {@linkcode DropReason};
+   * `own` our own announcements heard back; `idle` those that arrived while
+   * neither maintain nor sniff ran and were not kept for when one starts (the
+   * chart keeps the last one from each sender, up to its entry limit);
+   * `stale` those older than what the chart already has from their sender
+   * (an old incarnation, a lower sequence number, an instance that said
+   * goodbye, a kept one whose time-to-live ran out); with keys, `unsigned`,
+   * `unknown-key` and `bad-signature`; `full` newcomers turned away by a
+   * full chart.
+   */
+  dropped: Record<DropCounter, number>;
+  /** Multicast announcements sent (one per interface and round). */
+  announcements: number;
+  /** Unicast answers sent to newcomers and probes. */
+  replies: number;
+  /** Unicast probes sent to instances that went quiet. */
+  probes: number;
+  /**
+   * Answers not sent: over a rate limit, larger than the datagram that asked
+   * for them, or to a source on no directly connected subnet.
+   */
+  repliesSuppressed: number;
+  /** Unconfirmed newcomers dropped to make room in a full chart. */
+  evicted: number;
+  /** Goodbyes sent. */
+  goodbyes: number;
+  /** Sends that failed. */
+  sendErrors: number;
+  /** Receives that failed. */
+  receiveErrors: number;
+}
+
+/**
+ * Returns counters at zero.
+ *
+ * @returns The counters.
+ */
+export function newCounters(): Counters {
+  const dropped = {
+    own: 0,
+    idle: 0,
+    stale: 0,
+    full: 0,
+    unsigned: 0,
+    "unknown-key": 0,
+    "bad-signature": 0,
+  } as Record<DropCounter, number>;
+  for (const reason of DROP_REASONS) dropped[reason] = 0;
+  return {
+    received: 0,
+    dropped,
+    announcements: 0,
+    replies: 0,
+    probes: 0,
+    repliesSuppressed: 0,
+    evicted: 0,
+    goodbyes: 0,
+    sendErrors: 0,
+    receiveErrors: 0,
+  };
+}
+
+/**
+ * Returns a copy of counters that later counting does not change.
+ *
+ * @param counters The counters.
+ * @returns The copy.
+ */
+export function copyCounters(counters: Counters): Counters {
+  return { ...counters, dropped: { ...counters.dropped } };
+}

@@ -1,0 +1,204 @@
+/**
+ * Who an instance is across time: incarnations (a new one each start),
+ * sequence numbers (one more each datagram), tombstones of instances that
+ * left, and rivals (another live instance with the same id).
+ *
+ * @module
+ */
+
+/** How long a departed incarnation is remembered without keys, in time-to-lives. */
+export const TOMBSTONE_TTLS = 10;
+/** How long it is remembered with keys, where replays are the threat: an hour. */
+export const SIGNED_TOMBSTONE_TIME = 3_600_000;
+/** The most departed instances (and rivals of our id) remembered at once. */
+export const MAX_TOMBSTONES = 4_096;
+
+/**
+ * An incarnation: the wall-clock start time in milliseconds in the high
+ * bits, so that a restarted instance's incarnation is greater than its last
+ * one, and random low bits, so that two started in the same millisecond
+ * differ.
+ *
+ * @param wallMs The wall-clock time, in milliseconds since the epoch.
+ * @param random 20 random bits, as an integer in [0, 2^20).
+ * @returns The incarnation.
+ */
+export function incarnationOf(wallMs: number, random: number): bigint {
+  return (BigInt(Math.max(0, Math.floor(wallMs))) << 20n) | BigInt(random & 0xfffff);
+}
+
+/**
+ * Whether sequence number `a` comes after `b`, with wrap-around (RFC 1982).
+ *
+ * @param a A sequence number.
+ * @param b Another.
+ * @returns `true` when `a` is newer.
+ */
+export function seqAfter(a: number, b: number): boolean {
+  const distance = (a - b) >>> 0;
+  return distance !== 0 && distance < 0x8000_0000;
+}
+
+/**
+ * Whether a datagram shows its sender alive rather than a stray or replayed
+ * one: it has a newer sequence number than the last heard (or either has
+ * none, as a bare announcement).
+ *
+ * @param seq The datagram's sequence number.
+ * @param last The last one heard from that incarnation.
+ * @returns `true` when it counts as a second live word.
+ */
+export function isNewer(seq: number | undefined, last: number | undefined): boolean {
+  return seq === undefined || last === undefined || seqAfter(seq, last);
+}
+
+/**
+ * How long a departed incarnation is remembered.
+ *
+ * @param ttl Its time-to-live, in milliseconds.
+ * @param signed Whether the chart has keys.
+ * @returns The time in milliseconds.
+ */
+export function tombstoneTime(ttl: number, signed: boolean): number {
+  return signed ? SIGNED_TOMBSTONE_TIME : TOMBSTONE_TTLS * ttl;
+}
+
+/** What the chart remembers of an incarnation that left. */
+export interface Tombstone {
+  incarnation: bigint;
+  /** The last sequence number heard; only a newer one brings it back. */
+  seq: number | undefined;
+  /** It said goodbye: nothing of that incarnation brings it back. */
+  final: boolean;
+  /** Until when it is remembered. */
+  until: number;
+}
+
+/**
+ * Departed incarnations, so that their late or replayed datagrams do not
+ * bring them back; bounded, the oldest going first.
+ */
+export class Tombstones {
+  readonly #stones = new Map<bigint, Tombstone>();
+  readonly #max: number;
+
+  /**
+   * Creates an empty set.
+   *
+   * @param max The most remembered at once.
+   */
+  constructor(max: number = MAX_TOMBSTONES) {
+    this.#max = max;
+  }
+
+  /** How many are remembered. */
+  get size(): number {
+    return this.#stones.size;
+  }
+
+  /**
+   * Whether an id has a tombstone, live or not.
+   *
+   * @param id The instance's id.
+   * @returns `true` if one is kept.
+   */
+  has(id: bigint): boolean {
+    return this.#stones.has(id);
+  }
+
+  /**
+   * Remembers a departed incarnation, replacing what the id had.
+   *
+   * @param id The instance's id.
+   * @param incarnation The incarnation that left.
+   * @param seq Its last sequence number.
+   * @param final Whether it said goodbye.
+   * @param until Until when to remember it.
+   */
+  bury(id: bigint, incarnation: bigint, seq: number | undefined, final: boolean, until: number) {
+    this.#stones.delete(id);
+    if (this.#stones.size >= this.#max) this.#stones.delete(this.#stones.keys().next().value!);
+    this.#stones.set(id, { incarnation, seq, final, until });
+  }
+
+  /**
+   * Judges a datagram of an id: a replay of a departed incarnation is
+   * refused; anything else ends the tombstone, since the id lives again.
+   *
+   * @param id The sender's id.
+   * @param incarnation The datagram's incarnation, if it has one.
+   * @param seq Its sequence number.
+   * @param now The time it was heard.
+   * @returns `true` when the datagram is a replay, to drop as stale.
+   */
+  refuses(id: bigint, incarnation: bigint | undefined, seq: number | undefined, now: number) {
+    const stone = this.#stones.get(id);
+    if (!stone) return false;
+    if (now < stone.until && incarnation !== undefined) {
+      const replayed = incarnation < stone.incarnation ||
+        (incarnation === stone.incarnation &&
+          (stone.final || seq === undefined || stone.seq === undefined ||
+            !seqAfter(seq, stone.seq)));
+      if (replayed) return true;
+    }
+    this.#stones.delete(id);
+    return false;
+  }
+}
+
+/** Another incarnation heard with an id, and whether it was reported. */
+export interface Rival {
+  seq: number | undefined;
+  reported: boolean;
+}
+
+/**
+ * Records a word from a rival incarnation and says whether to report it
+ * now: once, on its second word, so that a stray datagram is no collision.
+ *
+ * @param rival What is known of it.
+ * @param seq The new word's sequence number.
+ * @returns `true` when the collision is to be reported now.
+ */
+export function rivalSpoke(rival: Rival, seq: number | undefined): boolean {
+  const alive = isNewer(seq, rival.seq);
+  rival.seq = seq;
+  if (!alive || rival.reported) return false;
+  rival.reported = true;
+  return true;
+}
+
+/**
+ * Other instances that announce our own id, by incarnation (a bare one as
+ * -1); bounded.
+ */
+export class Rivals {
+  readonly #rivals = new Map<bigint, Rival>();
+  readonly #max: number;
+
+  /**
+   * Creates an empty set.
+   *
+   * @param max The most remembered at once.
+   */
+  constructor(max: number = MAX_TOMBSTONES) {
+    this.#max = max;
+  }
+
+  /**
+   * Records a word from another instance with our id.
+   *
+   * @param incarnation Its incarnation, if it has one.
+   * @param seq Its sequence number.
+   * @returns `true` when the collision is to be reported now.
+   */
+  heard(incarnation: bigint | undefined, seq: number | undefined): boolean {
+    const key = incarnation ?? -1n;
+    const rival = this.#rivals.get(key);
+    if (!rival) {
+      if (this.#rivals.size < this.#max) this.#rivals.set(key, { seq, reported: false });
+      return false;
+    }
+    return rivalSpoke(rival, seq);
+  }
+}

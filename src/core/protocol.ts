@@ -1,0 +1,866 @@
+/**
+ * The protocol core: every decision a chart makes and all the state it
+ * keeps, with no sockets, timers, clock or randomness of its own.
+ *
+ * Time comes in as a `now` argument to every entry point (milliseconds on
+ * any monotonic clock), randomness through a source in the config. What it
+ * wants sent and what happened go out through an {@linkcode Outbox} the
+ * shell owns, and {@linkcode Protocol.prototype.deadline} says when it next
+ * wants {@linkcode Protocol.prototype.timeout} called. The shell (driver.ts)
+ * runs it over real sockets and one timer; the simulator (tests/sim/) runs
+ * thousands of them on a virtual clock.
+ *
+ * @module
+ */
+
+import { answersBare, mayAnswer, wantsAnswer } from "./answers.ts";
+import { copyCounters, type Counters, newCounters } from "./counters.ts";
+import type { Entry, RemoveReason } from "./entry.ts";
+import { DEFAULT_BARE_TTL, isExpired, isProbeDue, PROBES_PER_SWEEP, sweepDelay } from "./expiry.ts";
+import { type HeldDatagram, IdleBuffer, isOutlived } from "./idle_buffer.ts";
+import { Rivals, rivalSpoke, seqAfter, Tombstones, tombstoneTime } from "./identity.ts";
+import type { Rampdown } from "./interval.ts";
+import { Keyring } from "./keyring.ts";
+import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
+import { announcesSame, DEFAULT_MAX_ENTRIES, entryOf, type Peer, PeerTable } from "./peers.ts";
+import { announcedTtl, heardUs, listeningFor, MAX_TTL, roundInterval } from "./schedule.ts";
+import {
+  type Announcement,
+  decodeAnnouncement,
+  type DecodeResult,
+  encodeAnnouncement,
+  findSignature,
+  type Layout,
+} from "./wire.ts";
+
+/** The ways discovery runs on a chart. */
+export type DiscoveryMode = "maintain" | "sniff";
+
+/** How instances leave the chart when they go quiet. */
+export interface ExpiryOptions {
+  /**
+   * Whether instances that are not heard within their time-to-live are
+   * removed. Off, the chart only grows, as the Rust crate's does.
+   *
+   * @default {true}
+   */
+  enabled?: boolean;
+  /**
+   * The time-to-live of instances that announce none (the Rust crate's), in
+   * milliseconds: three of its 1 s intervals, with 10% to spare.
+   *
+   * @default {3300}
+   */
+  bareTtl?: number;
+}
+
+/** Bounds on what a chart keeps and sends, against floods and reflection. */
+export interface Limits {
+  /**
+   * The most instances charted at once. When full, a newcomer takes the
+   * place of the newest unconfirmed one (heard only once); confirmed
+   * instances are never evicted.
+   *
+   * @default {2048}
+   */
+  maxEntries?: number;
+  /** How many answers to newcomers and probes may go out. */
+  replies?: ReplyLimits;
+}
+
+/** What a protocol core is made of. */
+export interface ProtocolConfig {
+  /** Our id. */
+  id: bigint;
+  /** Our application's header. */
+  header: bigint;
+  /** Our service ports; with neither ports nor `msg` the chart only listens. */
+  ports?: readonly number[];
+  /** Our custom message (the key present, even with an undefined value). */
+  msg?: unknown;
+  /** How to read announcements; by default the layout of our own data. */
+  layout?: Layout;
+  /** The announcement interval's ramp. */
+  rampdown: Rampdown;
+  /** How quiet instances leave the chart. */
+  expiry?: ExpiryOptions;
+  /** Shared keys: the first signs, all verify. */
+  keys?: readonly (string | Uint8Array)[];
+  /** Bounds against floods and reflection. */
+  limits?: Limits;
+  /** This run's incarnation (see `incarnationOf`). */
+  incarnation: bigint;
+  /** The source of randomness: a number in [0, 1) each call. */
+  random: () => number;
+}
+
+/**
+ * What the shell does for the core: sends on its links, tells whether an
+ * address is reachable, and passes on what happened. Calls are synchronous;
+ * the shell may send later, but in the order called.
+ *
+ * @typeParam E The entries.
+ * @typeParam L The shell's links, opaque to the core.
+ */
+export interface Outbox<E extends Entry, L> {
+  /** The links in use now. */
+  links(): Iterable<L>;
+  /** Sends a datagram to the multicast group on one link. */
+  multicast(data: Uint8Array, link: L): void;
+  /** Whether an address is on a directly connected subnet, so an answer can reach it. */
+  onSubnet(address: string): boolean;
+  /** Sends a datagram to an address; `false` when no link reaches it. */
+  unicast(data: Uint8Array, address: string, port: number): boolean;
+  /** A new instance was charted. */
+  added(entry: E): void;
+  /** A charted instance announced a new address or data. */
+  updated(entry: E, previous: E): void;
+  /** An instance left the chart. */
+  removed(entry: E, reason: RemoveReason): void;
+  /** Another live instance announces a charted id (or ours). */
+  collision(entry: E, withUs: boolean): void;
+}
+
+/**
+ * What charts that read datagrams alike (the same header and number of
+ * ports) share of one datagram: it is decoded once, and its entry made once.
+ */
+export interface Reading {
+  /** How it was read: header and layout. */
+  readonly key: string;
+  /** What decoding gave. */
+  readonly result: DecodeResult;
+  /** The entry made of it, for the address it came from. */
+  entry: Entry | undefined;
+}
+
+/**
+ * One datagram as the shell hands it to each core that hears it. The same
+ * object goes to every chart of the process that shares the discovery
+ * socket, so that they share its {@linkcode Reading}.
+ */
+export interface Arrival {
+  /** Its bytes; they may be reused once the call that got them returns. */
+  readonly data: Uint8Array;
+  /** Where it came from. */
+  readonly address: string;
+  /** The port it came from. */
+  readonly port: number;
+  /**
+   * When it was sent, for one handed over by another chart of this process;
+   * `undefined` for one from the network.
+   */
+  readonly handedOverAt: number | undefined;
+  /** Set by the first core that reads it, for the others. */
+  reading: Reading | undefined;
+}
+
+/**
+ * The protocol state of one chart.
+ *
+ * @typeParam E The entries.
+ * @typeParam L The shell's links.
+ */
+export class Protocol<E extends Entry = Entry, L = unknown> {
+  /** Our id. */
+  readonly id: bigint;
+  /** Our application's header. */
+  readonly header: bigint;
+  /** How long peers keep us charted without hearing us, in ms. */
+  readonly ttl: number;
+  /** This run's incarnation. */
+  readonly incarnation: bigint;
+
+  readonly #out: Outbox<E, L>;
+  readonly #rampdown: Rampdown;
+  readonly #random: () => number;
+  readonly #layout: Layout;
+  /** How this core reads datagrams, for sharing with those that read alike; only ports. */
+  readonly #readKey: string | undefined;
+  readonly #expires: boolean;
+  readonly #bareTtl: number;
+  readonly #listenOnly: boolean;
+  #ports: readonly number[] | undefined;
+  #msg: unknown;
+  #keyring: Keyring | undefined;
+  readonly #limiter: ReplyLimiter;
+  readonly #peers: PeerTable<E>;
+  readonly #tombstones = new Tombstones();
+  readonly #rivals = new Rivals();
+  readonly #idle: IdleBuffer;
+  readonly #counters = newCounters();
+  #seq = 0;
+  #mode: DiscoveryMode | undefined;
+  #closed = false;
+  #announced = false;
+  /**
+   * Since when the chart has heard all that reached it, for a peer to judge
+   * whether we need an answer; Infinity while idle.
+   */
+  #listeningSince = Infinity;
+  /** What was kept while idle, to chart once discovery started. */
+  #held: HeldDatagram[] | undefined;
+  /** While the kept datagrams are charted: the time that happens. */
+  #replayingAt: number | undefined;
+  /** When announcing started. */
+  #startedAt = 0;
+  #lastAnnounced = -Infinity;
+  /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
+  #jitter = 0.5;
+  #sweepAt = Infinity;
+
+  /**
+   * Creates the core of a chart.
+   *
+   * @param config What the chart is.
+   * @param now The time.
+   * @param out Where sends and events go.
+   * @throws {RangeError} If a key is too short.
+   */
+  constructor(config: ProtocolConfig, now: number, out: Outbox<E, L>) {
+    this.id = config.id;
+    this.header = config.header;
+    this.ttl = announcedTtl(config.rampdown);
+    this.incarnation = config.incarnation;
+    this.#out = out;
+    this.#rampdown = config.rampdown;
+    this.#random = config.random;
+    this.#ports = config.ports;
+    this.#msg = config.msg;
+    this.#listenOnly = !config.ports && !("msg" in config);
+    this.#layout = config.layout ??
+      (config.ports ? { kind: "ports", count: config.ports.length } : { kind: "msg" });
+    if (this.#layout.kind === "ports") this.#readKey = `${this.header}/${this.#layout.count}`;
+    this.#expires = config.expiry?.enabled !== false;
+    this.#bareTtl = config.expiry?.bareTtl ?? DEFAULT_BARE_TTL;
+    if (config.keys) this.#keyring = new Keyring(config.keys);
+    this.#limiter = new ReplyLimiter(config.limits?.replies ?? {}, now);
+    const maxEntries = config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.#peers = new PeerTable(maxEntries);
+    this.#idle = new IdleBuffer(maxEntries);
+  }
+
+  /** The number of charted instances, this one included. */
+  get size(): number {
+    return this.#peers.size + 1;
+  }
+
+  /** How discovery runs now, if it does. */
+  get mode(): DiscoveryMode | undefined {
+    return this.#mode;
+  }
+
+  /** Whether the chart has closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Our service ports, if we announce ports. */
+  get ports(): readonly number[] | undefined {
+    return this.#ports;
+  }
+
+  /** Our custom message. */
+  get msg(): unknown {
+    return this.#msg;
+  }
+
+  /** A snapshot of the counters. */
+  get counters(): Counters {
+    return copyCounters(this.#counters);
+  }
+
+  /**
+   * Counts a failed send or receive, which only the shell sees.
+   *
+   * @param what Which.
+   */
+  countError(what: "sendErrors" | "receiveErrors"): void {
+    this.#counters[what]++;
+  }
+
+  /**
+   * Returns every charted instance but us.
+   *
+   * @returns The entries, in no particular order.
+   */
+  entries(): E[] {
+    const entries: E[] = [];
+    for (const peer of this.#peers.values()) entries.push(peer.entry);
+    return entries;
+  }
+
+  /**
+   * Returns one charted instance.
+   *
+   * @param id Its id.
+   * @returns Its entry, or `undefined`.
+   */
+  get(id: bigint): E | undefined {
+    return this.#peers.get(id)?.entry;
+  }
+
+  /**
+   * Returns when an instance was last heard.
+   *
+   * @param id Its id.
+   * @returns The time, or `undefined` when it is not charted.
+   */
+  lastHeard(id: bigint): number | undefined {
+    return this.#peers.get(id)?.heardAt;
+  }
+
+  /**
+   * The time at which the core next wants {@linkcode timeout} called.
+   *
+   * @returns The time, or Infinity when nothing is due.
+   */
+  deadline(): number {
+    if (this.#closed) return Infinity;
+    if (this.#mode !== "maintain") return this.#sweepAt;
+    return Math.min(this.#sweepAt, this.#nextRound());
+  }
+
+  /**
+   * Does what is due: expiry and probes, and the next announcement.
+   *
+   * @param now The time.
+   */
+  timeout(now: number): void {
+    if (this.#closed) return;
+    if (this.#sweepAt <= now) {
+      this.#sweepAt = Infinity;
+      this.#sweep(now);
+      this.#scheduleSweep(now);
+    }
+    // Instances heard since the round was planned widen the spacing: when a
+    // crowd starts together, its second round does not come at once.
+    if (this.#mode === "maintain" && now >= this.#nextRound()) this.#round(now);
+  }
+
+  /**
+   * The shell is in the group on every interface: from now on the chart
+   * keeps what it hears while idle.
+   *
+   * @param now The time.
+   */
+  joined(now: number): void {
+    this.#idle.keepFrom(now);
+  }
+
+  /**
+   * A link came into use. What was sent there before did not reach us:
+   * those who sent it answer the announcement that says so; and a new link
+   * hears of us at once, not at the next round.
+   *
+   * @param now The time.
+   * @param link The link.
+   */
+  linkUp(now: number, link: L): void {
+    if (this.#mode) this.#listeningSince = now;
+    else this.#idle.widened(now);
+    if (this.#mode === "maintain") this.#announceOn(link, now);
+  }
+
+  /**
+   * Starts discovery: announcing and answering (`"maintain"`) or only
+   * listening (`"sniff"`). What was kept while idle is charted by
+   * {@linkcode chartHeld}.
+   *
+   * @param mode How.
+   * @param now The time.
+   * @throws {Error} If discovery already runs.
+   * @throws {TypeError} To maintain a chart that has nothing to announce.
+   */
+  start(mode: DiscoveryMode, now: number): void {
+    if (this.#mode) throw new Error(`Cannot ${mode} the chart: it already runs ${this.#mode}`);
+    if (mode === "maintain" && this.#listenOnly) {
+      throw new TypeError("Cannot maintain a chart that has nothing to announce: sniff it");
+    }
+    this.#mode = mode;
+    // Unless it turned one away, it has heard everything since it became idle.
+    this.#listeningSince = Math.min(this.#idle.since, now);
+    const held = this.#idle.take();
+    this.#held = held.length > 0 ? held : undefined;
+    if (mode === "maintain") {
+      this.#startedAt = now;
+      this.#round(now);
+    }
+  }
+
+  /** Whether datagrams kept while idle wait to be charted. */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /**
+   * Charts what was kept while idle, each as heard when it arrived.
+   *
+   * @param now The time.
+   */
+  chartHeld(now: number): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (!held) return;
+    this.#replayingAt = now;
+    try {
+      for (const { data, address, port, at } of held) {
+        if (!this.#mode || this.#closed) return;
+        if (isOutlived(at, now)) {
+          this.#counters.dropped.stale++;
+          continue;
+        }
+        this.#read(now, data, address, port, at, false, undefined);
+      }
+    } finally {
+      this.#replayingAt = undefined;
+    }
+  }
+
+  /**
+   * Stops discovery; the chart keeps what it hears from now on.
+   *
+   * @param now The time.
+   */
+  stop(now: number): void {
+    this.#mode = undefined;
+    this.#held = undefined;
+    this.#listeningSince = Infinity;
+    this.#idle.keepFrom(now);
+  }
+
+  /**
+   * Closes the chart: a goodbye goes out if we announced, and nothing more
+   * is charted or sent.
+   *
+   * @param now The time.
+   */
+  close(now: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#held = undefined;
+    this.#idle.clear();
+    this.#sweepAt = Infinity;
+    if (!this.#announced) return;
+    this.#counters.goodbyes++;
+    const goodbye = this.#datagram(now, false, false, true);
+    for (const link of this.#out.links()) this.#out.multicast(goodbye, link);
+  }
+
+  /**
+   * Changes our service ports and announces them at once.
+   *
+   * @param ports The new ports (checked by the caller).
+   * @param now The time.
+   */
+  setPorts(ports: readonly number[], now: number): void {
+    this.#ports = ports;
+    this.#announceChange(now);
+  }
+
+  /**
+   * Changes our custom message and announces it at once.
+   *
+   * @param msg The new message (checked and copied by the caller).
+   * @param now The time.
+   */
+  setMsg(msg: unknown, now: number): void {
+    this.#msg = msg;
+    this.#announceChange(now);
+  }
+
+  /**
+   * Replaces the shared keys.
+   *
+   * @param keys The keys, the one that signs first.
+   * @throws {RangeError} If there is no key, or one is too short.
+   */
+  setKeys(keys: readonly (string | Uint8Array)[]): void {
+    this.#keyring = new Keyring(keys);
+  }
+
+  /**
+   * Removes an instance; if it is heard again, it is new again.
+   *
+   * @param id Its id.
+   * @returns Whether it was charted.
+   */
+  forget(id: bigint): boolean {
+    const peer = this.#peers.get(id);
+    if (!peer) return false;
+    this.#remove(id, peer, "forgotten");
+    return true;
+  }
+
+  /**
+   * Takes a datagram: charts it while discovery runs, keeps it while idle.
+   *
+   * @param now The time it is handled.
+   * @param arrival The datagram and what the shell knows of it.
+   */
+  handle(now: number, arrival: Arrival): void {
+    const counters = this.#counters;
+    counters.received++;
+    const { handedOverAt } = arrival;
+    if (!this.#mode || this.#closed) {
+      // Handed over in the process: the charts that sent it hand it again when this one starts.
+      if (handedOverAt !== undefined || this.#closed) counters.dropped.idle++;
+      else if (!this.#idle.hold(arrival.data, arrival.address, arrival.port, now)) {
+        counters.dropped.idle++;
+      }
+      return;
+    }
+    // Handed over in this process: when it was sent is known exactly.
+    const at = handedOverAt ?? now;
+    this.#read(
+      now,
+      arrival.data,
+      arrival.address,
+      arrival.port,
+      at,
+      handedOverAt === undefined,
+      arrival,
+    );
+  }
+
+  /** Verifies, decodes and charts a datagram received while discovery runs. */
+  #read(
+    now: number,
+    data: Uint8Array,
+    address: string,
+    port: number,
+    at: number,
+    live: boolean,
+    arrival: Arrival | undefined,
+  ): void {
+    const counters = this.#counters;
+    if (this.#keyring) {
+      // Nothing a key does not vouch for is decoded, let alone charted.
+      const failure = this.#keyring.verify(data, findSignature(data));
+      if (failure) {
+        counters.dropped[failure]++;
+        return;
+      }
+    }
+    const reading = this.#readingOf(data, arrival);
+    const result = reading?.result ?? decodeAnnouncement(data, this.header, this.#layout);
+    if (!result.ok) {
+      counters.dropped[result.reason]++;
+      return;
+    }
+    const announcement = result.announcement;
+    if (announcement.id === this.id) {
+      this.#heardOurId(announcement, address);
+    } else if (announcement.goodbye) {
+      this.#heardGoodbye(announcement, now);
+    } else {
+      this.#heard(now, announcement, address, port, data.length, at, live, reading);
+    }
+  }
+
+  /** The charts of a process that read alike decode a datagram once. */
+  #readingOf(data: Uint8Array, arrival: Arrival | undefined): Reading | undefined {
+    const key = this.#readKey;
+    if (key === undefined || arrival === undefined) return undefined;
+    const shared = arrival.reading;
+    if (shared?.key === key) return shared;
+    const result = decodeAnnouncement(data, this.header, this.#layout);
+    return arrival.reading = { key, result, entry: undefined };
+  }
+
+  /** Our own datagrams come back to us; another incarnation with our id is a rival. */
+  #heardOurId(announcement: Announcement, address: string): void {
+    const { incarnation, seq } = announcement;
+    if (incarnation === this.incarnation) {
+      this.#counters.dropped.own++;
+      return;
+    }
+    this.#counters.dropped.stale++;
+    // A bare announcement with our id can only come from another instance.
+    if (!announcement.goodbye && this.#rivals.heard(incarnation, seq)) {
+      this.#out.collision(entryOf(announcement, address), true);
+    }
+  }
+
+  #heardGoodbye(announcement: Announcement, now: number): void {
+    const { id, incarnation } = announcement;
+    if (incarnation === undefined) return;
+    const peer = this.#peers.get(id);
+    if (!peer || peer.incarnation !== incarnation) {
+      // Not charted (or another incarnation): a late or replayed goodbye.
+      this.#counters.dropped.stale++;
+      if (!peer && !this.#tombstones.has(id)) {
+        this.#bury(id, incarnation, undefined, true, this.ttl, now);
+      }
+      return;
+    }
+    this.#bury(id, incarnation, undefined, true, peer.ttl, now);
+    this.#remove(id, peer, "goodbye");
+  }
+
+  /** Charts an announcement of another instance, heard at `at`. */
+  #heard(
+    now: number,
+    announcement: Announcement,
+    address: string,
+    port: number,
+    size: number,
+    at: number,
+    live: boolean,
+    reading: Reading | undefined,
+  ): void {
+    const { id, incarnation, seq } = announcement;
+    const counters = this.#counters;
+    const ttl = Math.min(MAX_TTL, announcement.ttl || this.#bareTtl);
+    const replayingAt = this.#replayingAt;
+    if (replayingAt !== undefined && at + ttl <= replayingAt) {
+      // Kept while idle for longer than it lives: its sender may be long gone.
+      counters.dropped.stale++;
+      return;
+    }
+    if (this.#tombstones.refuses(id, incarnation, seq, at)) {
+      counters.dropped.stale++;
+      return;
+    }
+    let peer = this.#peers.get(id);
+    if (replayingAt !== undefined && peer && at < peer.heardAt) {
+      // Kept while idle, and charted since from a later datagram.
+      counters.dropped.stale++;
+      return;
+    }
+    let superseded: Peer<E>["superseded"];
+    if (peer && incarnation !== undefined && peer.incarnation !== undefined) {
+      if (incarnation < peer.incarnation) {
+        this.#heardOlder(peer, announcement, address);
+        return;
+      }
+      if (incarnation > peer.incarnation) {
+        // A restart, or a rival that a later word from the older one reveals.
+        superseded = { incarnation: peer.incarnation, seq: peer.seq, reported: false };
+      } else if (seq !== undefined && peer.seq !== undefined && !seqAfter(seq, peer.seq)) {
+        counters.dropped.stale++;
+        return;
+      }
+    }
+
+    const isNew = peer === undefined;
+    if (isNew && this.#peers.full) {
+      const evicted = this.#peers.evict();
+      if (!evicted) {
+        counters.dropped.full++;
+        return;
+      }
+      counters.evicted++;
+      this.#out.removed(evicted.entry, "evicted");
+    }
+    // Answer before telling subscribers, so that a caller that closes the
+    // chart on the news does not swallow the answer.
+    const maintaining = this.#mode === "maintain";
+    if (
+      wantsAnswer(
+        announcement,
+        maintaining,
+        isNew,
+        live,
+        heardUs(announcement.listening, this.#lastAnnounced, at),
+      )
+    ) {
+      this.#answer(now, announcement, address, port, size, at);
+    }
+
+    let charted = address;
+    if (peer && address !== peer.entry.address && at - peer.addressHeardAt < peer.ttl / 2) {
+      // Heard on another path while the known one is alive: keep the address steady.
+      charted = peer.entry.address;
+    }
+    const previous = peer?.entry;
+    // Most datagrams repeat what is charted: no new entry for those.
+    const entry = previous?.address === charted && announcesSame(previous, announcement)
+      ? previous
+      : this.#entryOf(announcement, charted, reading);
+    // Every field from the start: one object shape for every peer.
+    peer ??= {
+      entry,
+      incarnation,
+      seq,
+      ttl,
+      heardAt: at,
+      addressHeardAt: at,
+      port,
+      probedAt: 0,
+      confirmed: false,
+      superseded: undefined,
+    };
+    if (!isNew) peer.confirmed = true;
+    peer.incarnation = incarnation;
+    peer.seq = seq;
+    peer.ttl = ttl;
+    peer.heardAt = at;
+    peer.probedAt = 0;
+    if (address === charted) {
+      peer.addressHeardAt = at;
+      peer.port = port;
+    }
+    if (superseded) peer.superseded = superseded;
+    if (isNew) {
+      this.#peers.add(id, peer);
+      this.#scheduleSweep(now);
+      this.#out.added(entry);
+    } else if (entry !== previous) {
+      peer.entry = entry;
+      this.#out.updated(entry, previous!);
+    }
+  }
+
+  /** The entry of an announcement; the charts that read it alike share it. */
+  #entryOf(announcement: Announcement, address: string, reading: Reading | undefined): E {
+    const shared = reading?.entry as E | undefined;
+    if (shared?.address === address) return shared;
+    const entry = entryOf<E>(announcement, address);
+    if (reading) reading.entry = entry;
+    return entry;
+  }
+
+  /**
+   * Answers a newcomer or a probe: never with more bytes than it sent (a bare
+   * Rust announcement gets a bare one back), only on a connected subnet, and
+   * within the rate limits.
+   */
+  #answer(
+    now: number,
+    announcement: Announcement,
+    address: string,
+    port: number,
+    size: number,
+    at: number,
+  ): void {
+    const answer = answersBare(announcement, this.#ports !== undefined, this.#keyring !== undefined)
+      ? encodeAnnouncement({ header: this.header, id: this.id, ports: this.#ports, reply: false })
+      : this.#datagram(now, true, false, false);
+    if (
+      !mayAnswer(answer.length, size, this.#out.onSubnet(address)) ||
+      !this.#limiter.allow(address, at)
+    ) {
+      this.#counters.repliesSuppressed++;
+      return;
+    }
+    this.#out.unicast(answer, address, port);
+    this.#counters.replies++;
+  }
+
+  /** An older incarnation than the charted one: a stray datagram, or a rival. */
+  #heardOlder(peer: Peer<E>, announcement: Announcement, address: string): void {
+    this.#counters.dropped.stale++;
+    const { incarnation, seq } = announcement;
+    const superseded = peer.superseded;
+    if (!superseded || superseded.incarnation !== incarnation) {
+      peer.superseded = { incarnation: incarnation!, seq, reported: false };
+      return;
+    }
+    if (rivalSpoke(superseded, seq)) this.#out.collision(entryOf(announcement, address), false);
+  }
+
+  #remove(id: bigint, peer: Peer<E>, reason: RemoveReason): void {
+    this.#peers.delete(id);
+    this.#out.removed(peer.entry, reason);
+  }
+
+  /** Remembers a departed incarnation, so that its late or replayed datagrams stay out. */
+  #bury(
+    id: bigint,
+    incarnation: bigint,
+    seq: number | undefined,
+    final: boolean,
+    ttl: number,
+    now: number,
+  ): void {
+    const until = now + tombstoneTime(ttl, this.#keyring !== undefined);
+    this.#tombstones.bury(id, incarnation, seq, final, until);
+  }
+
+  #scheduleSweep(now: number): void {
+    if (this.#sweepAt !== Infinity || !this.#expires) return;
+    let shortest = Infinity;
+    let firstExpiry = Infinity;
+    for (const peer of this.#peers.values()) {
+      shortest = Math.min(shortest, peer.ttl);
+      firstExpiry = Math.min(firstExpiry, peer.heardAt + peer.ttl);
+    }
+    if (shortest === Infinity) return;
+    this.#sweepAt = now + sweepDelay(shortest, firstExpiry, now);
+  }
+
+  /** Removes instances quiet past their time-to-live; probes those going quiet. */
+  #sweep(now: number): void {
+    const quiet: Array<Peer<E>> = [];
+    const probing = this.#mode === "maintain";
+    for (const [id, peer] of this.#peers) {
+      if (isExpired(peer, now)) {
+        if (peer.incarnation !== undefined) {
+          this.#bury(id, peer.incarnation, peer.seq, false, peer.ttl, now);
+        }
+        this.#remove(id, peer, "expired");
+      } else if (probing && peer.incarnation !== undefined && isProbeDue(peer, now)) {
+        quiet.push(peer);
+      }
+    }
+    // Lost announcements should not make a live instance flap: ask it. But an
+    // overloaded chart, which misses many, must not add a storm of probes to
+    // the load: the quietest few each round.
+    quiet.sort((a, b) => a.heardAt - b.heardAt);
+    for (const peer of quiet.slice(0, PROBES_PER_SWEEP)) {
+      peer.probedAt = now;
+      if (
+        this.#out.unicast(this.#datagram(now, false, true, false), peer.entry.address, peer.port)
+      ) {
+        this.#counters.probes++;
+      }
+    }
+  }
+
+  /** When the next round of announcements is due. */
+  #nextRound(): number {
+    const elapsed = this.#lastAnnounced - this.#startedAt;
+    return this.#lastAnnounced + roundInterval(this.#rampdown, this.size, elapsed, this.#jitter);
+  }
+
+  /** Announces on every link, and draws the next round's jitter. */
+  #round(now: number): void {
+    this.#announced = true;
+    for (const link of this.#out.links()) this.#announceOn(link, now);
+    this.#jitter = this.#random();
+  }
+
+  #announceOn(link: L, now: number): void {
+    this.#lastAnnounced = now;
+    this.#counters.announcements++;
+    this.#out.multicast(this.#datagram(now, false, false, false), link);
+  }
+
+  #announceChange(now: number): void {
+    if (this.#mode !== "maintain") return;
+    for (const link of this.#out.links()) this.#announceOn(link, now);
+  }
+
+  /** Our announcement, with the next sequence number. */
+  #datagram(now: number, reply: boolean, probe: boolean, goodbye: boolean): Uint8Array {
+    this.#seq = (this.#seq + 1) >>> 0;
+    const keyring = this.#keyring;
+    const datagram = encodeAnnouncement({
+      header: this.header,
+      id: this.id,
+      ports: this.#ports,
+      msg: this.#msg,
+      reply,
+      probe,
+      goodbye,
+      ttl: this.ttl,
+      incarnation: this.incarnation,
+      seq: this.#seq,
+      listening: listeningFor(this.#listeningSince, now),
+      signerId: keyring?.signerId,
+    });
+    keyring?.sign(datagram);
+    return datagram;
+  }
+}

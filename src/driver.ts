@@ -1,0 +1,342 @@
+/**
+ * The shell around a chart's protocol core: it reads the clock, feeds the
+ * core the datagrams its links receive, sends what the core wants sent,
+ * arms one timer at the core's deadline, and hands the core's events to the
+ * chart's subscribers.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import type { ChartEvent, Entry, RemoveReason } from "./core/entry.ts";
+import type { InterfaceOptions } from "./io/interfaces.ts";
+import {
+  type Arrival,
+  type DiscoveryMode,
+  type Outbox,
+  Protocol,
+  type ProtocolConfig,
+} from "./core/protocol.ts";
+import { MULTICAST_GROUP } from "./core/wire.ts";
+import { DiscoveryError } from "./errors.ts";
+import type { EventQueue } from "./events.ts";
+import { type Link, Links } from "./io/links.ts";
+import type { TransportKind } from "./io/transport.ts";
+import { resolveTransport } from "./io/transports.ts";
+import { newIncarnation } from "./clock.ts";
+
+/** What a chart is built from; made by the {@linkcode ChartBuilder}. */
+export interface ChartConfig extends Omit<ProtocolConfig, "incarnation" | "random"> {
+  /** The discovery port. */
+  discoveryPort: number;
+  /** Whether instances on this machine share the discovery port. */
+  localDiscovery: boolean;
+  /** The socket API. */
+  transport: TransportKind;
+  /** Which interfaces to use. */
+  interfaces?: InterfaceOptions;
+  /** Called with send and receive errors. */
+  onError?: (error: Error) => void;
+}
+
+/** A send the core asked for, made once the core's call has returned. */
+interface Transmit {
+  link: Link;
+  data: Uint8Array;
+  hostname: string;
+  port: number;
+}
+
+/**
+ * Runs one chart's core over real sockets and real time.
+ *
+ * @typeParam E The entries.
+ */
+export class Driver<E extends Entry> implements Outbox<E, Link> {
+  /** The protocol state. */
+  readonly core: Protocol<E, Link>;
+  /** The discovery port. */
+  readonly discoveryPort: number;
+  readonly #config: ChartConfig;
+  #links: Links | undefined;
+  readonly #subscribers = new Set<EventQueue<ChartEvent<E>>>();
+  readonly #watchers = new Set<() => void>();
+  readonly #sending = new Set<Promise<void>>();
+  /** What the core asked to send during the call under way. */
+  #outgoing: Transmit[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The time the timer is armed for, Infinity when it is not. */
+  #armedFor = Infinity;
+  #stopDiscovery: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(config: ChartConfig) {
+    this.#config = config;
+    this.discoveryPort = config.discoveryPort;
+    this.core = new Protocol<E, Link>(
+      { ...config, incarnation: newIncarnation(), random: Math.random },
+      performance.now(),
+      this,
+    );
+  }
+
+  /**
+   * Binds the discovery port and opens the chart's links.
+   *
+   * @param config What to build.
+   * @returns The driver.
+   * @throws {DiscoveryError} If the discovery port cannot be bound.
+   */
+  static async open<E extends Entry>(config: ChartConfig): Promise<Driver<E>> {
+    const driver = new Driver<E>(config);
+    await driver.#open();
+    return driver;
+  }
+
+  /** Whether the chart is closed. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The links in use. */
+  get linksInUse(): Link[] {
+    return this.#links?.all ?? [];
+  }
+
+  /**
+   * Subscribes an event queue until it ends.
+   *
+   * @param queue The queue.
+   */
+  subscribe(queue: EventQueue<ChartEvent<E>>): void {
+    this.#subscribers.add(queue);
+  }
+
+  /**
+   * Unsubscribes an event queue.
+   *
+   * @param queue The queue.
+   */
+  unsubscribe(queue: EventQueue<ChartEvent<E>>): void {
+    this.#subscribers.delete(queue);
+  }
+
+  /**
+   * Calls `onChange` whenever an instance is added, and when the chart closes.
+   *
+   * @param onChange What to call.
+   * @returns A function that stops the calls.
+   */
+  watch(onChange: () => void): () => void {
+    this.#watchers.add(onChange);
+    return () => this.#watchers.delete(onChange);
+  }
+
+  /**
+   * Runs a call into the core with the time now, then sends what it asked
+   * for and re-arms the timer.
+   *
+   * @param call The call.
+   * @returns What the call returned.
+   */
+  act<T>(call: (core: Protocol<E, Link>, now: number) => T): T {
+    try {
+      return call(this.core, performance.now());
+    } finally {
+      this.#settle();
+    }
+  }
+
+  /**
+   * Runs discovery until the chart closes or the signal aborts.
+   *
+   * @param mode Whether to announce or only listen.
+   * @param signal Stops discovery when aborted.
+   * @returns A promise that resolves when discovery stops.
+   * @throws {Error} If discovery already runs.
+   * @throws {TypeError} To maintain a chart that has nothing to announce.
+   */
+  async run(mode: DiscoveryMode, signal?: AbortSignal): Promise<void> {
+    if (this.closed || signal?.aborted) return;
+    this.act((core, now) => core.start(mode, now));
+    // What the charts of this process announced before this one listened.
+    this.#links!.replay();
+    // After this call, like the hand-overs: a caller that subscribes next sees it all.
+    if (this.core.holding) setImmediate(() => this.act((core, now) => core.chartHeld(now)));
+    const stopped = new Promise<void>((resolve) => this.#stopDiscovery = resolve);
+    const onAbort = () => this.#stopDiscovery?.();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    await stopped;
+    signal?.removeEventListener("abort", onAbort);
+    this.#stopDiscovery = undefined;
+    this.act((core, now) => core.stop(now));
+    // A chart that no longer announces is not handed to charts that start later.
+    this.#links?.withdraw();
+  }
+
+  /**
+   * Closes the chart: discovery stops, the goodbye goes out, the sockets
+   * close and every event iterator ends. Idempotent.
+   *
+   * @returns A promise that resolves once everything is closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stopDiscovery?.();
+      this.act((core, now) => core.close(now));
+      clearTimeout(this.#timer);
+      await Promise.allSettled([...this.#sending]);
+      for (const queue of [...this.#subscribers]) queue.end();
+      for (const watcher of [...this.#watchers]) watcher();
+      await this.#links?.close();
+    })();
+    return this.#closing;
+  }
+
+  // The outbox: the core's calls.
+
+  /** @returns The links in use. */
+  links(): Iterable<Link> {
+    return this.#links?.all ?? [];
+  }
+
+  /**
+   * @param data The datagram.
+   * @param link The link to multicast on.
+   */
+  multicast(data: Uint8Array, link: Link): void {
+    this.#outgoing.push({ link, data, hostname: MULTICAST_GROUP, port: this.discoveryPort });
+  }
+
+  /**
+   * @param address An address.
+   * @returns Whether it is on the subnet of a link.
+   */
+  onSubnet(address: string): boolean {
+    return this.#links?.linkFor(address) !== undefined;
+  }
+
+  /**
+   * @param data The datagram.
+   * @param address Where to.
+   * @param port The port there.
+   * @returns Whether a link reaches the address.
+   */
+  unicast(data: Uint8Array, address: string, port: number): boolean {
+    const link = this.#links?.linkFor(address);
+    if (!link) return false;
+    this.#outgoing.push({ link, data, hostname: address, port });
+    return true;
+  }
+
+  /** @param entry The new entry. */
+  added(entry: E): void {
+    if (this.#subscribers.size > 0) this.#emit({ type: "added", entry });
+    for (const watcher of this.#watchers) watcher();
+  }
+
+  /**
+   * @param entry The entry now.
+   * @param previous The entry before.
+   */
+  updated(entry: E, previous: E): void {
+    if (this.#subscribers.size > 0) this.#emit({ type: "updated", entry, previous });
+  }
+
+  /**
+   * @param entry The entry that left.
+   * @param reason Why.
+   */
+  removed(entry: E, reason: RemoveReason): void {
+    if (this.#subscribers.size > 0) this.#emit({ type: "removed", entry, reason });
+  }
+
+  /**
+   * @param entry The other instance.
+   * @param withUs Whether it has our id.
+   */
+  collision(entry: E, withUs: boolean): void {
+    if (this.#subscribers.size > 0) this.#emit({ type: "collision", entry, withUs });
+  }
+
+  #emit(event: ChartEvent<E>): void {
+    for (const queue of this.#subscribers) queue.push(event);
+  }
+
+  async #open(): Promise<void> {
+    const { discoveryPort, localDiscovery, transport, interfaces = {} } = this.#config;
+    const loopbackOnly = interfaces.loopbackOnly === true;
+    try {
+      this.#links = await Links.open({
+        discoveryPort,
+        reuseAddress: localDiscovery || loopbackOnly,
+        transport: resolveTransport(transport),
+        // A transport of the user's own sees every datagram, to simulate the network.
+        handOver: typeof transport !== "object",
+        interfaces,
+        localDiscovery: localDiscovery || loopbackOnly,
+        onDatagram: (arrival) => this.#receive(arrival),
+        onError: (error) => {
+          this.core.countError("receiveErrors");
+          this.#config.onError?.(error);
+        },
+        onLinkUp: (link) => this.act((core, now) => core.linkUp(now, link)),
+      });
+    } catch (error) {
+      throw bindError(discoveryPort, error as Error & { code?: string });
+    }
+    // In the group on every interface: from now on it hears all that is sent there.
+    this.core.joined(performance.now());
+    if (this.#links.all.length === 0) {
+      this.#config.onError?.(
+        new DiscoveryError(
+          "No interface to discover on: none is up and multicast-capable" +
+            (localDiscovery ? "" : "; enable localDiscovery(true) to use loopback"),
+        ),
+      );
+    }
+  }
+
+  #receive(arrival: Arrival): void {
+    this.core.handle(performance.now(), arrival);
+    this.#settle();
+  }
+
+  /** Sends what the core asked for, and arms the timer for its deadline. */
+  #settle(): void {
+    if (this.#outgoing.length > 0) {
+      const outgoing = this.#outgoing;
+      this.#outgoing = [];
+      for (const { link, data, hostname, port } of outgoing) this.#send(link, data, hostname, port);
+    }
+    const deadline = this.core.deadline();
+    if (deadline >= this.#armedFor) return;
+    // Only an earlier deadline re-arms: a later one is found when the timer fires.
+    clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#armedFor = Infinity;
+      this.act((core, now) => core.timeout(now));
+    }, Math.max(0, Math.ceil(deadline - performance.now())));
+  }
+
+  /** Sends a datagram on a link; failures are counted and reported, never thrown. */
+  #send(link: Link, data: Uint8Array, hostname: string, port: number): void {
+    const sent = this.#links!.send(link, data, hostname, port).catch((error: Error) => {
+      this.core.countError("sendErrors");
+      this.#config.onError?.(error);
+    }).finally(() => this.#sending.delete(sent));
+    this.#sending.add(sent);
+  }
+}
+
+function bindError(port: number, error: Error & { code?: string }): DiscoveryError {
+  const reason = error.code === "EADDRINUSE"
+    ? "address in use; enable localDiscovery(true) to share it with other instances on this " +
+      "machine, or choose another port with withDiscoveryPort()"
+    : error.code === "EACCES"
+    ? "permission denied; choose another port with withDiscoveryPort()"
+    : error.message;
+  return new DiscoveryError(`Cannot bind discovery port ${port}: ${reason}`, { cause: error });
+}
