@@ -24,21 +24,11 @@
  */
 
 export { ChartBuilder } from "./src/builder.ts";
-export {
-  Chart,
-  type ChartEvent,
-  type Counters,
-  DEFAULT_BARE_TTL,
-  type DropCounter,
-  type Entry,
-  type EventsOptions,
-  type ExpiryOptions,
-  type Limits,
-  type MsgEntry,
-  type PortEntry,
-  type RemoveReason,
-  type ServiceAddress,
-} from "./src/chart.ts";
+export { Chart, type EventsOptions, type ServiceAddress } from "./src/chart.ts";
+export type { Counters, DropCounter } from "./src/core/counters.ts";
+export type { ChartEvent, Entry, MsgEntry, PortEntry, RemoveReason } from "./src/core/entry.ts";
+export { DEFAULT_BARE_TTL } from "./src/core/expiry.ts";
+export type { ExpiryOptions, Limits } from "./src/core/protocol.ts";
 export { MAX_SERVICE_PORTS } from "./src/config.ts";
 export {
   type DiscoveryOptions,

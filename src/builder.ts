@@ -4,15 +4,9 @@
  * @module
  */
 
-import {
-  type Chart,
-  type Entry,
-  type ExpiryOptions,
-  type Limits,
-  type MsgEntry,
-  openChart,
-  type PortEntry,
-} from "./chart.ts";
+import { type Chart, openChart } from "./chart.ts";
+import type { Entry, MsgEntry, PortEntry } from "./core/entry.ts";
+import type { ExpiryOptions, Limits } from "./core/protocol.ts";
 import { checkBareTtl, checkMsg, checkPort, checkServicePorts } from "./config.ts";
 import { randomId, toId } from "./ids.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";

@@ -419,10 +419,3 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
     }
   }
 }
-
-// TEMP re-exports until builder.ts and mod.ts import from the new homes.
-export type { ChartEvent, Entry, MsgEntry, PortEntry, RemoveReason } from "./core/entry.ts";
-export type { Counters, DropCounter } from "./core/counters.ts";
-export type { ExpiryOptions, Limits } from "./core/protocol.ts";
-export { DEFAULT_BARE_TTL } from "./core/expiry.ts";
-export { toId } from "./ids.ts";

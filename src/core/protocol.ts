@@ -96,8 +96,9 @@ export interface ProtocolConfig {
 
 /**
  * What the shell does for the core: sends on its links, tells whether an
- * address is reachable, and passes on what happened. Calls are synchronous;
- * the shell may send later, but in the order called.
+ * address is reachable, and passes on what happened. Calls are synchronous
+ * and must not call back into the core; the shell may send later, but in
+ * the order called.
  *
  * @typeParam E The entries.
  * @typeParam L The shell's links, opaque to the core.
@@ -155,6 +156,24 @@ export interface Arrival {
   reading: Reading | undefined;
 }
 
+/** What is known of the datagram being read, besides what it says. */
+interface Facts {
+  /** The time it is handled. */
+  now: number;
+  /** Where it came from. */
+  address: string;
+  /** The port it came from. */
+  port: number;
+  /** Its size in bytes: an answer to it is never larger. */
+  size: number;
+  /** When it was heard: sent, if handed over in the process; arrived, if kept while idle. */
+  at: number;
+  /** Whether it came from the network just now. */
+  live: boolean;
+  /** What charts that read alike share of it. */
+  reading: Reading | undefined;
+}
+
 /**
  * The protocol state of one chart.
  *
@@ -208,6 +227,16 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
   #jitter = 0.5;
   #sweepAt = Infinity;
+  /** The facts of the datagram being read: one object, refilled for each. */
+  readonly #facts: Facts = {
+    now: 0,
+    address: "",
+    port: 0,
+    size: 0,
+    at: 0,
+    live: false,
+    reading: undefined,
+  };
 
   /**
    * Creates the core of a chart.
@@ -554,7 +583,16 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     } else if (announcement.goodbye) {
       this.#heardGoodbye(announcement, now);
     } else {
-      this.#heard(now, announcement, address, port, data.length, at, live, reading);
+      const facts = this.#facts;
+      facts.now = now;
+      facts.address = address;
+      facts.port = port;
+      facts.size = data.length;
+      facts.at = at;
+      facts.live = live;
+      facts.reading = reading;
+      this.#heard(announcement, facts);
+      facts.reading = undefined;
     }
   }
 
@@ -599,17 +637,9 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /** Charts an announcement of another instance, heard at `at`. */
-  #heard(
-    now: number,
-    announcement: Announcement,
-    address: string,
-    port: number,
-    size: number,
-    at: number,
-    live: boolean,
-    reading: Reading | undefined,
-  ): void {
+  #heard(announcement: Announcement, facts: Facts): void {
     const { id, incarnation, seq } = announcement;
+    const { now, address, port, at, live, reading } = facts;
     const counters = this.#counters;
     const ttl = Math.min(MAX_TTL, announcement.ttl || this.#bareTtl);
     const replayingAt = this.#replayingAt;
@@ -665,7 +695,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         heardUs(announcement.listening, this.#lastAnnounced, at),
       )
     ) {
-      this.#answer(now, announcement, address, port, size, at);
+      this.#answer(announcement, facts);
     }
 
     let charted = address;
@@ -726,20 +756,14 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    * Rust announcement gets a bare one back), only on a connected subnet, and
    * within the rate limits.
    */
-  #answer(
-    now: number,
-    announcement: Announcement,
-    address: string,
-    port: number,
-    size: number,
-    at: number,
-  ): void {
+  #answer(announcement: Announcement, facts: Facts): void {
+    const { address, port } = facts;
     const answer = answersBare(announcement, this.#ports !== undefined, this.#keyring !== undefined)
       ? encodeAnnouncement({ header: this.header, id: this.id, ports: this.#ports, reply: false })
-      : this.#datagram(now, true, false, false);
+      : this.#datagram(facts.now, true, false, false);
     if (
-      !mayAnswer(answer.length, size, this.#out.onSubnet(address)) ||
-      !this.#limiter.allow(address, at)
+      !mayAnswer(answer.length, facts.size, this.#out.onSubnet(address)) ||
+      !this.#limiter.allow(address, facts.at)
     ) {
       this.#counters.repliesSuppressed++;
       return;
