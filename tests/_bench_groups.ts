@@ -177,7 +177,23 @@ async function buildCharts(options: GroupOptions): Promise<Chart<PortEntry>[]> {
   return charts;
 }
 
+/**
+ * One chart per process that is never started or closed, on a discovery
+ * port no trial uses. V8 keeps a class's hidden classes, and the optimised
+ * code built for them, only while some object has them: once every chart of
+ * a trial has been collected, the next trial would run deoptimised code. An
+ * application keeps its charts; a benchmark that closes them all keeps this
+ * one, so that each trial measures warm code as an application runs it.
+ */
+let keeper: Promise<Chart<PortEntry>> | undefined;
+
+/** The discovery port of the kept chart: below the ports the trials take. */
+const KEEPER_PORT = 29_999;
+
 async function openCharts(options: GroupOptions): Promise<Group> {
+  keeper ??= new ChartBuilder().withRandomId().withServicePort(1).withDiscoveryPort(KEEPER_PORT)
+    .localDiscovery(true).withTransport(options.transport ?? "auto").finish();
+  await keeper;
   let charts: Chart<PortEntry>[] = options.buildAtStart ? [] : await buildCharts(options);
   let building: Promise<unknown> = Promise.resolve();
   const stop = new AbortController();
