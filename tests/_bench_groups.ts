@@ -190,6 +190,13 @@ let keeper: Promise<Chart<PortEntry>> | undefined;
 /** The discovery port of the kept chart: below the ports the trials take. */
 const KEEPER_PORT = 29_999;
 
+/** Closes the kept chart, so that the process can end. */
+export async function closeKeeper(): Promise<void> {
+  const kept = keeper;
+  keeper = undefined;
+  await (await kept)?.close();
+}
+
 async function openCharts(options: GroupOptions): Promise<Group> {
   keeper ??= new ChartBuilder().withRandomId().withServicePort(1).withDiscoveryPort(KEEPER_PORT)
     .localDiscovery(true).withTransport(options.transport ?? "auto").finish();

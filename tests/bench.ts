@@ -27,6 +27,7 @@ import {
 import { encodeAnnouncement } from "../src/core/wire.ts";
 import { type LabHost, LabNet } from "./_lab.ts";
 import {
+  closeKeeper,
   type Group,
   type GroupOptions,
   now,
@@ -1247,6 +1248,7 @@ async function main(): Promise<void> {
     await Deno.writeTextFile(`${dir}bench_plot.svg`, await format("svg", renderSvg(report)));
     log(`wrote ${dir}bench_results.md and ${dir}bench_plot.svg`);
   }
+  await closeKeeper();
   log("done");
 }
 
