@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
-import { HmacSha256, sha256 } from "../src/core/hmac.ts";
-import { Keyring } from "../src/core/keyring.ts";
-import { ReplyLimiter } from "../src/core/limiter.ts";
-import { DEFAULT_HEADER, encodeAnnouncement, findSignature } from "../src/core/wire.ts";
+import { HmacSha256, sha256 } from "../../src/core/hmac.ts";
+import { Keyring } from "../../src/core/keyring.ts";
+import { ReplyLimiter } from "../../src/core/limiter.ts";
+import { DEFAULT_HEADER, encodeAnnouncement, findSignature } from "../../src/core/wire.ts";
 
 Deno.test("HMAC-SHA-256 gives the RFC 4231 test vectors", () => {
   const vectors: Array<[string, string, string]> = [
