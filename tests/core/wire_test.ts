@@ -5,6 +5,7 @@ import {
   type DecodeResult,
   DEFAULT_HEADER,
   DROP_REASONS,
+  type DropReason,
   encodeAnnouncement,
   encodeMsg,
   type Layout,
@@ -476,6 +477,11 @@ Deno.test("encodeMsg rejects values without a JSON form with TypeError", () => {
 
 Deno.test("encodeMsg gives the UTF-8 bytes of the JSON", () => {
   assert.equal(new TextDecoder().decode(encodeMsg({ a: [1, "é"] })), '{"a":[1,"é"]}');
+});
+
+Deno.test("the list of drop reasons is frozen, so no caller can change what every chart counts", () => {
+  assert.ok(Object.isFrozen(DROP_REASONS));
+  assert.throws(() => (DROP_REASONS as DropReason[]).push("too-short"), TypeError);
 });
 
 // --- Fuzzing ---
