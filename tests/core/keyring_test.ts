@@ -38,3 +38,45 @@ Deno.test("keys must be at least 16 bytes, and a keyring needs one", () => {
   assert.throws(() => new Keyring([new Uint8Array(15)]), RangeError);
   assert.ok(new Keyring([new Uint8Array(16)]));
 });
+
+Deno.test("a key given as text is the key of its UTF-8 bytes", () => {
+  const text = "a key of sixteen bytes or more, é";
+  const signer = new Keyring([text]);
+  const datagram = encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    seq: 1,
+    signerId: signer.signerId,
+  });
+  signer.sign(datagram);
+  const verifier = new Keyring([new TextEncoder().encode(text)]);
+  assert.equal(verifier.verify(datagram, findSignature(datagram)), undefined);
+  assert.deepEqual(verifier.signerId, signer.signerId);
+});
+
+Deno.test("a signed datagram with any one bit flipped fails verification", () => {
+  const keyring = new Keyring(["the only key, sixteen or more"]);
+  const datagram = encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    ttl: 3300,
+    incarnation: 5n,
+    seq: 1,
+    signerId: keyring.signerId,
+  });
+  keyring.sign(datagram);
+  assert.equal(keyring.verify(datagram, findSignature(datagram)), undefined);
+  for (let bit = 0; bit < datagram.length * 8; bit++) {
+    const flipped = datagram.slice();
+    flipped[bit >> 3] ^= 1 << (bit & 7);
+    assert.notEqual(keyring.verify(flipped, findSignature(flipped)), undefined, `bit ${bit}`);
+  }
+});
+
+Deno.test("a key that is neither text nor bytes is a TypeError", () => {
+  assert.throws(() => new Keyring([42 as unknown as string]), TypeError);
+});
