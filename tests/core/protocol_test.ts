@@ -239,6 +239,37 @@ Deno.test("an instance expires within 2 ms after its ttl runs out, whatever the 
   }
 });
 
+Deno.test("a peer of a shorter ttl than those charted expires at its own ttl, not a sweep later", () => {
+  type Case = [what: string, hear: (chart: Simulated) => void];
+  const cases: Case[] = [
+    ["a newcomer", (chart) => chart.hear(250, from(2n, { ttl: 660 }))],
+    ["a restart with a faster ramp", (chart) => {
+      chart.hear(0, from(2n, { ttl: 100_000 }));
+      chart.hear(250, from(2n, { ttl: 660, incarnation: 101n }));
+    }],
+    ["a newcomer kept while idle", (chart) => {
+      chart.act(200, (core, now) => core.stop(now));
+      chart.hear(250, from(2n, { ttl: 660 }));
+      chart.act(300, (core, now) => core.start("maintain", now));
+      chart.act(300, (core, now) => core.chartHeld(now));
+    }],
+  ];
+  for (const [what, hear] of cases) {
+    const chart = Simulated.maintaining();
+    // Charted with a long ttl: the sweeps come every second.
+    chart.hear(0, from(3n, { ttl: 100_000 }));
+    hear(chart);
+    chart.runUntil(5_000);
+    const removed = chart.happened().filter(([, type, id]) => type === "removed" && id === 2n);
+    assert.equal(removed.length, 1, what);
+    const [[at]] = removed;
+    assert.ok(at > 910 && at <= 912, `${what}: removed at ${at}, its ttl ran out at 910`);
+    // Probed before that, from 0.4 of its ttl.
+    const probes = chart.probes().filter(([, to]) => to === "10.0.0.2").map(([at]) => at);
+    assert.ok(probes.length > 0 && probes[0] > 514 && probes[0] < 514 + 27, `${what}: ${probes}`);
+  }
+});
+
 Deno.test("a peer heard again before its ttl runs out stays, its ttl counted from then", () => {
   const chart = Simulated.maintaining();
   chart.hear(0, from(2n, { seq: 1 }));
