@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isExpired, isProbeDue, sweepDelay } from "../../src/core/expiry.ts";
+import { isExpired, isProbeDue, PROBE_AFTER, sweepDelay } from "../../src/core/expiry.ts";
 
 Deno.test("an instance expires only once it has been quiet for longer than its ttl", () => {
   const cases: Array<[heardAt: number, ttl: number, now: number, expired: boolean]> = [
@@ -32,6 +32,7 @@ Deno.test("a probe is due once an instance was quiet for 0.4 of its ttl, then ev
     // Probed at 1400: the next waits 132 ms.
     [0, 1400, 1500, false],
     [0, 1400, 1531, false],
+    [0, 1400, 1532, true],
     [0, 1400, 1533, true],
     // Heard again after a probe: quiet is counted from the new word.
     [1500, 0, 2000, false],
@@ -65,5 +66,18 @@ Deno.test("the next sweep comes every 0.04 of the shortest ttl, or just after th
       delay,
       `shortest ttl ${shortestTtl}, first expiry ${firstExpiry}, now ${now}`,
     );
+  }
+});
+
+Deno.test("a peer probed at one sweep is due again at the next, whatever its ttl and the clock", () => {
+  // The sweeps of a chart whose shortest ttl is this peer's, from fractional times.
+  for (let ttl = 125; ttl <= 25_000; ttl += 7) {
+    let probedAt = PROBE_AFTER * ttl + 0.37;
+    for (let sweep = 0; sweep < 10; sweep++) {
+      const next = probedAt + sweepDelay(ttl, Infinity, probedAt);
+      const peer = { heardAt: 0, probedAt, ttl };
+      assert.equal(isProbeDue(peer, next), true, `ttl ${ttl}, probed at ${probedAt}`);
+      probedAt = next;
+    }
   }
 });

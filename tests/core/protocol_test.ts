@@ -303,6 +303,29 @@ Deno.test("a Rust peer lives the bare ttl, and with expiry off nothing leaves", 
 
 // --- Probes ---
 
+Deno.test("probes go out from 0.4 of the ttl every 0.04 of it until the peer expires", () => {
+  const cases: Array<[ttl: number, first: number, every: number, count: number]> = [
+    // 1320 ms of quiet is not more than 0.4 of the ttl: the first probe is at the sweep after.
+    [3300, 1452, 132, 15],
+    [1000, 440, 40, 15],
+    // Beyond a 25 s ttl the sweeps come every second, not every 0.04 of it:
+    // a probe waits for the second sweep after the last, 2 s.
+    [33_000, 14_000, 2_000, 10],
+  ];
+  for (const [ttl, first, every, count] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { ttl }));
+    chart.runUntil(ttl + 10);
+    const probes = chart.probes().map(([at]) => Math.round(at * 10) / 10);
+    assert.equal(probes[0], first, `ttl ${ttl}`);
+    for (let i = 1; i < probes.length; i++) {
+      assert.equal(Math.round((probes[i] - probes[i - 1]) * 10) / 10, every, `ttl ${ttl}`);
+    }
+    assert.equal(probes.length, count, `ttl ${ttl}`);
+    assert.equal(chart.core.counters.probes, count);
+  }
+});
+
 Deno.test("at most 4 quiet peers are probed per sweep, the quietest first", () => {
   const chart = Simulated.maintaining();
   for (let id = 2n; id <= 7n; id++) chart.hear(Number(id - 2n) * 10, from(id));
