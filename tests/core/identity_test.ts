@@ -125,6 +125,9 @@ Deno.test("a rival is reported once, on a newer word than the last heard of it",
     [5, [5], [false]],
     [5, [4], [false]],
     [5, [5, 6], [false, true]],
+    // Stray old words, even in order, are no second word.
+    [5, [3, 4], [false, false]],
+    [5, [3, 4, 6], [false, false, true]],
     [undefined, [undefined], [true]],
     [5, [undefined, undefined], [true, false]],
   ];

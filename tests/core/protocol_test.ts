@@ -517,9 +517,11 @@ Deno.test("late datagrams of the incarnation a restart replaced are stale, and n
   chart.hear(0, from(2n, { incarnation: 100n, seq: 10 }));
   chart.hear(500, from(2n, { incarnation: 200n, seq: 1, ports: [9999] }));
   chart.hear(600, from(2n, { incarnation: 100n, seq: 10 }));
-  chart.hear(700, from(2n, { incarnation: 100n, seq: 9 }));
+  // Two that were held up on the way, in the order sent.
+  chart.hear(700, from(2n, { incarnation: 100n, seq: 8 }));
+  chart.hear(800, from(2n, { incarnation: 100n, seq: 9 }));
   assert.deepEqual(chart.happened(), [[0, "added", 2n], [500, "updated", 2n]]);
-  assert.equal(chart.core.counters.dropped.stale, 2);
+  assert.equal(chart.core.counters.dropped.stale, 3);
   assert.deepEqual(chart.core.get(2n)?.address, "10.0.0.2");
 });
 
@@ -557,6 +559,10 @@ Deno.test("another instance with our id is reported once, on its second word; ou
   for (let seq = 1; seq <= 5; seq++) {
     chart.hear(100 * seq, from(1n, { incarnation: 77n, seq, ports: [9999] }));
   }
+  // Old words replayed, even in order, are no second word.
+  chart.hear(550, from(1n, { incarnation: 79n, seq: 5 }));
+  chart.hear(560, from(1n, { incarnation: 79n, seq: 3 }));
+  chart.hear(570, from(1n, { incarnation: 79n, seq: 4 }));
   // A goodbye is no second word: only a live instance collides.
   chart.hear(600, from(1n, { incarnation: 78n, seq: 1 }));
   chart.hear(700, from(1n, { incarnation: 78n, seq: 2, goodbye: true }));
