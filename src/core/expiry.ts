@@ -57,8 +57,10 @@ export function isExpired(peer: Liveness, now: number): boolean {
  * @returns `true` when a probe is due.
  */
 export function isProbeDue(peer: Liveness, now: number): boolean {
+  // Due again at the sweep that comes PROBE_EVERY after the last probe: the
+  // same sum as the sweep's time, so that an exact clock finds it due too.
   return now - peer.heardAt > PROBE_AFTER * peer.ttl &&
-    now - peer.probedAt > PROBE_EVERY * peer.ttl;
+    now >= peer.probedAt + PROBE_EVERY * peer.ttl;
 }
 
 /**

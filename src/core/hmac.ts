@@ -89,10 +89,23 @@ const BLOCK = 64;
 /** The length of an HMAC-SHA-256 tag, in bytes. */
 export const HMAC_SIZE = 32;
 
-const w = new Int32Array(64);
+/**
+ * The buffers a hash writes as it goes: the message schedule and the padded
+ * last blocks. Each hasher owns its own, so that the module holds no state.
+ */
+interface Scratch {
+  /** The message schedule of one block. */
+  readonly w: Int32Array;
+  /** The last one or two blocks, padded. */
+  readonly tail: Uint8Array;
+}
+
+function newScratch(): Scratch {
+  return { w: new Int32Array(64), tail: new Uint8Array(2 * BLOCK) };
+}
 
 /** Runs the SHA-256 compression on one 64-byte block of `bytes` at `offset`. */
-function compress(state: Int32Array, bytes: Uint8Array, offset: number): void {
+function compress(state: Int32Array, bytes: Uint8Array, offset: number, w: Int32Array): void {
   for (let i = 0; i < 16; i++) {
     const j = offset + 4 * i;
     w[i] = (bytes[j] << 24) | (bytes[j + 1] << 16) | (bytes[j + 2] << 8) | bytes[j + 3];
@@ -130,8 +143,6 @@ function compress(state: Int32Array, bytes: Uint8Array, offset: number): void {
   state[7] = (state[7] + h) | 0;
 }
 
-const tail = new Uint8Array(2 * BLOCK);
-
 /**
  * Hashes `bytes[start, end)` onto a state that has already taken `prefix`
  * bytes (whole blocks), and writes the digest into `out` at `outOffset`.
@@ -144,9 +155,11 @@ function finish(
   end: number,
   out: Uint8Array,
   outOffset: number,
+  scratch: Scratch,
 ): void {
+  const { w, tail } = scratch;
   let offset = start;
-  for (; offset + BLOCK <= end; offset += BLOCK) compress(state, bytes, offset);
+  for (; offset + BLOCK <= end; offset += BLOCK) compress(state, bytes, offset, w);
   const rest = end - offset;
   tail.fill(0);
   tail.set(bytes.subarray(offset, end));
@@ -159,8 +172,8 @@ function finish(
   tail[last - 3] = bits >>> 16;
   tail[last - 2] = bits >>> 8;
   tail[last - 1] = bits;
-  compress(state, tail, 0);
-  if (blocks === 2) compress(state, tail, BLOCK);
+  compress(state, tail, 0, w);
+  if (blocks === 2) compress(state, tail, BLOCK, w);
   for (let i = 0; i < 8; i++) {
     const word = state[i];
     out[outOffset + 4 * i] = word >>> 24;
@@ -178,7 +191,7 @@ function finish(
  */
 export function sha256(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(32);
-  finish(INITIAL.slice(), 0, bytes, 0, bytes.length, out, 0);
+  finish(INITIAL.slice(), 0, bytes, 0, bytes.length, out, 0, newScratch());
   return out;
 }
 
@@ -188,6 +201,7 @@ export class HmacSha256 {
   readonly #outer = new Int32Array(8);
   readonly #state = new Int32Array(8);
   readonly #digest = new Uint8Array(HMAC_SIZE);
+  readonly #scratch = newScratch();
 
   /**
    * Prepares a key.
@@ -201,7 +215,7 @@ export class HmacSha256 {
     for (const [state, byte] of [[this.#inner, 0x36], [this.#outer, 0x5c]] as const) {
       for (let i = 0; i < BLOCK; i++) pad[i] = block[i] ^ byte;
       state.set(INITIAL);
-      compress(state, pad, 0);
+      compress(state, pad, 0, this.#scratch.w);
     }
   }
 
@@ -217,9 +231,9 @@ export class HmacSha256 {
   macInto(bytes: Uint8Array, start: number, end: number, out: Uint8Array, outOffset = 0): void {
     const state = this.#state;
     state.set(this.#inner);
-    finish(state, BLOCK, bytes, start, end, this.#digest, 0);
+    finish(state, BLOCK, bytes, start, end, this.#digest, 0, this.#scratch);
     state.set(this.#outer);
-    finish(state, BLOCK, this.#digest, 0, HMAC_SIZE, out, outOffset);
+    finish(state, BLOCK, this.#digest, 0, HMAC_SIZE, out, outOffset, this.#scratch);
   }
 
   /**
@@ -257,9 +271,9 @@ export class HmacSha256 {
     const expected = this.#digest;
     const state = this.#state;
     state.set(this.#inner);
-    finish(state, BLOCK, bytes, start, end, expected, 0);
+    finish(state, BLOCK, bytes, start, end, expected, 0, this.#scratch);
     state.set(this.#outer);
-    finish(state, BLOCK, expected, 0, HMAC_SIZE, expected, 0);
+    finish(state, BLOCK, expected, 0, HMAC_SIZE, expected, 0, this.#scratch);
     let difference = 0;
     for (let i = 0; i < tagLength; i++) difference |= expected[i] ^ tag[tagOffset + i];
     return difference === 0;

@@ -162,7 +162,8 @@ export interface Rival {
  */
 export function rivalSpoke(rival: Rival, seq: number | undefined): boolean {
   const alive = isNewer(seq, rival.seq);
-  rival.seq = seq;
+  // Only a newer word moves the mark: stray old ones, even in order, are no second word.
+  if (alive) rival.seq = seq;
   if (!alive || rival.reported) return false;
   rival.reported = true;
   return true;

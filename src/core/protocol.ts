@@ -732,9 +732,9 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       peer.port = port;
     }
     if (superseded) peer.superseded = superseded;
+    if (isNew) this.#peers.add(id, peer);
+    this.#scheduleSweep(now, peer);
     if (isNew) {
-      this.#peers.add(id, peer);
-      this.#scheduleSweep(now);
       this.#out.added(entry);
     } else if (entry !== previous) {
       peer.entry = entry;
@@ -802,8 +802,17 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#tombstones.bury(id, incarnation, seq, final, until);
   }
 
-  #scheduleSweep(now: number): void {
-    if (this.#sweepAt !== Infinity || !this.#expires) return;
+  /** Plans the next sweep, or brings the planned one forward for a peer just heard. */
+  #scheduleSweep(now: number, heard?: Peer<E>): void {
+    if (!this.#expires) return;
+    if (this.#sweepAt !== Infinity) {
+      // Planned without this word: a newcomer, or a shorter ttl, may need it sooner.
+      if (heard) {
+        const due = now + sweepDelay(heard.ttl, heard.heardAt + heard.ttl, now);
+        if (due < this.#sweepAt) this.#sweepAt = due;
+      }
+      return;
+    }
     let shortest = Infinity;
     let firstExpiry = Infinity;
     for (const peer of this.#peers.values()) {

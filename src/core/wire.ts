@@ -135,14 +135,14 @@ export type DropReason =
   | "bad-msg";
 
 /** Every {@linkcode DropReason}, in a fixed order. */
-export const DROP_REASONS: readonly DropReason[] = [
+export const DROP_REASONS: readonly DropReason[] = Object.freeze([
   "too-short",
   "too-long",
   "other-header",
   "wrong-layout",
   "bad-extension",
   "bad-msg",
-];
+]);
 
 /** The result of {@linkcode decodeAnnouncement}. */
 export type DecodeResult =

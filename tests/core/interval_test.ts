@@ -6,7 +6,7 @@ import {
   nominalInterval,
   type Rampdown,
   validateRampdown,
-} from "../src/core/interval.ts";
+} from "../../src/core/interval.ts";
 
 Deno.test("the default ramp is the Rust crate's: 100 ms growing to 1 s over 10 s", () => {
   assert.deepEqual({ ...DEFAULT_RAMPDOWN }, { min: 100, max: 1_000, rampdown: 10_000 });

@@ -1,0 +1,974 @@
+/**
+ * The protocol core end to end, on a virtual clock: datagrams go in at
+ * explicit times, the core's timers fire at the deadlines it gives, and a
+ * recording outbox keeps what it sent and reported. No socket, no timer.
+ */
+
+import assert from "node:assert/strict";
+import type { ChartEvent, Entry, RemoveReason } from "../../src/core/entry.ts";
+import { DEFAULT_RAMPDOWN } from "../../src/core/interval.ts";
+import { Keyring } from "../../src/core/keyring.ts";
+import { type Outbox, Protocol, type ProtocolConfig } from "../../src/core/protocol.ts";
+import {
+  type Announcement,
+  decodeAnnouncement,
+  DEFAULT_HEADER,
+  encodeAnnouncement,
+  findSignature,
+} from "../../src/core/wire.ts";
+
+const HEADER = DEFAULT_HEADER;
+/** Our ttl with the default ramp: three 1 s intervals and 10%. */
+const TTL = 3300;
+
+/** A datagram the core sent, when, and what it says. */
+interface Sent {
+  at: number;
+  /** The link of a multicast, or the address of a unicast. */
+  to: string;
+  port: number | undefined;
+  data: Uint8Array;
+  announcement: Announcement;
+}
+
+/** What the core reported, and when. */
+type Reported = ChartEvent & { at: number };
+
+/** Where a datagram comes from. */
+interface Source {
+  address?: string;
+  port?: number;
+  handedOverAt?: number;
+}
+
+/** A protocol core on a virtual clock, with an outbox that records. */
+class Simulated implements Outbox<Entry, string> {
+  now = 0;
+  readonly core: Protocol<Entry, string>;
+  readonly multicasts: Sent[] = [];
+  readonly unicasts: Sent[] = [];
+  readonly events: Reported[] = [];
+  linkNames = ["lan"];
+  onSubnet: (address: string) => boolean = () => true;
+
+  constructor(config: Partial<ProtocolConfig> = {}) {
+    this.core = new Protocol(
+      {
+        id: 1n,
+        header: HEADER,
+        ports: [9001],
+        rampdown: DEFAULT_RAMPDOWN,
+        incarnation: 50n,
+        random: () => 0.5,
+        ...config,
+      },
+      0,
+      this,
+    );
+  }
+
+  /** A chart that started maintaining at 0. */
+  static maintaining(config: Partial<ProtocolConfig> = {}): Simulated {
+    const chart = new Simulated(config);
+    chart.core.start("maintain", 0);
+    return chart;
+  }
+
+  /** Fires the core's timers, each at the deadline it gave, up to `until`. */
+  runUntil(until: number): void {
+    for (let deadline = this.core.deadline(); deadline <= until;) {
+      this.now = deadline;
+      this.core.timeout(deadline);
+      const next = this.core.deadline();
+      // What was due is done: a deadline that stays would stall the clock.
+      assert.ok(next > deadline, `the core still wants to be woken at ${deadline}`);
+      deadline = next;
+    }
+    this.now = until;
+  }
+
+  /** Calls the core at `at`, once what fell due before has run. */
+  act(at: number, call: (core: Protocol<Entry, string>, now: number) => void): void {
+    this.runUntil(at);
+    call(this.core, at);
+  }
+
+  /** Hands the core a datagram at `at`, once what fell due before has run. */
+  hear(at: number, data: Uint8Array, source: Source = {}): void {
+    this.runUntil(at);
+    // By default from 10.0.0.<id>, where the id fits a datagram.
+    const id = data.length >= 16
+      ? new DataView(data.buffer, data.byteOffset).getBigUint64(8, true)
+      : 99n;
+    this.core.handle(at, {
+      data,
+      address: source.address ?? `10.0.0.${id}`,
+      port: source.port ?? 8080,
+      handedOverAt: source.handedOverAt,
+      reading: undefined,
+    });
+  }
+
+  /** The probes sent, as [time, address]. */
+  probes(): Array<[number, string]> {
+    const sent = this.unicasts.filter(({ announcement }) => announcement.probe);
+    return sent.map(({ at, to }) => [at, to]);
+  }
+
+  /** The answers sent, as [time, address]. */
+  answers(): Array<[number, string]> {
+    const sent = this.unicasts.filter(({ announcement }) => announcement.reply);
+    return sent.map(({ at, to }) => [at, to]);
+  }
+
+  /** The events, each as [time, type, id] and the reason or withUs. */
+  happened(): Array<[number, string, bigint, ...unknown[]]> {
+    return this.events.map((event) => {
+      const head: [number, string, bigint] = [event.at, event.type, event.entry.id];
+      if (event.type === "removed") return [...head, event.reason];
+      if (event.type === "collision") return [...head, event.withUs];
+      return head;
+    });
+  }
+
+  // The outbox.
+
+  links(): Iterable<string> {
+    return this.linkNames;
+  }
+
+  multicast(data: Uint8Array, link: string): void {
+    this.multicasts.push({
+      at: this.now,
+      to: link,
+      port: undefined,
+      data,
+      announcement: read(data),
+    });
+  }
+
+  unicast(data: Uint8Array, address: string, port: number): boolean {
+    this.unicasts.push({ at: this.now, to: address, port, data, announcement: read(data) });
+    return true;
+  }
+
+  added(entry: Entry): void {
+    this.events.push({ at: this.now, type: "added", entry });
+  }
+
+  updated(entry: Entry, previous: Entry): void {
+    this.events.push({ at: this.now, type: "updated", entry, previous });
+  }
+
+  removed(entry: Entry, reason: RemoveReason): void {
+    this.events.push({ at: this.now, type: "removed", entry, reason });
+  }
+
+  collision(entry: Entry, withUs: boolean): void {
+    this.events.push({ at: this.now, type: "collision", entry, withUs });
+  }
+}
+
+function read(data: Uint8Array): Announcement {
+  const result = decodeAnnouncement(data, HEADER, { kind: "any" });
+  assert.ok(result.ok, `the core sent a datagram it cannot read: ${!result.ok && result.reason}`);
+  return result.announcement;
+}
+
+/**
+ * An announcement of another instance of this module: port 9000 + id, ttl
+ * 3300, incarnation 100, just started (listening 0), so that it wants an
+ * answer of its own size.
+ */
+function from(id: bigint, fields: Partial<Announcement> = {}): Uint8Array {
+  return encodeAnnouncement({
+    header: HEADER,
+    id,
+    ports: [9000 + Number(id)],
+    reply: false,
+    ttl: TTL,
+    incarnation: 100n,
+    seq: 1,
+    listening: 0,
+    ...fields,
+  });
+}
+
+/** The bare announcement of a Rust peer: 18 bytes, no ttl, no incarnation. */
+function rust(id: bigint): Uint8Array {
+  return encodeAnnouncement({ header: HEADER, id, ports: [9000 + Number(id)], reply: false });
+}
+
+// --- Expiry ---
+
+Deno.test("a peer heard at 0 with ttl 3300 is charted at 3300 and removed by the first sweep after", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n));
+  chart.runUntil(3300);
+  chart.core.timeout(3300);
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9002] });
+  chart.runUntil(10_000);
+  assert.deepEqual(chart.happened(), [[0, "added", 2n], [3301, "removed", 2n, "expired"]]);
+  assert.equal(chart.core.size, 1);
+});
+
+Deno.test("an instance expires within 2 ms after its ttl runs out, whatever the sweeps' phase", () => {
+  const cases: Array<[heardAt: number, ttl: number]> = [
+    [0, 3300],
+    [250, 660],
+    [1000, 990],
+    [7.25, 1234],
+    [3, 33_000],
+  ];
+  for (const [heardAt, ttl] of cases) {
+    const chart = Simulated.maintaining();
+    // Another peer of the same ttl first, so that the sweeps run in their own phase.
+    chart.hear(0, from(3n, { ttl }));
+    chart.hear(heardAt, from(2n, { ttl }));
+    chart.hear(heardAt, from(3n, { ttl, seq: 2 }));
+    chart.runUntil(heardAt + ttl);
+    chart.core.timeout(heardAt + ttl);
+    assert.ok(chart.core.get(2n), `heard at ${heardAt}, ttl ${ttl}: gone too soon`);
+    chart.runUntil(heardAt + ttl + 1_000);
+    const removed = chart.events.filter((event) =>
+      event.type === "removed" && event.entry.id === 2n
+    );
+    assert.equal(removed.length, 1, `heard at ${heardAt}, ttl ${ttl}`);
+    const late = removed[0].at - (heardAt + ttl);
+    assert.ok(late > 0 && late <= 2, `heard at ${heardAt}, ttl ${ttl}: removed ${late} ms late`);
+  }
+});
+
+Deno.test("a peer of a shorter ttl than those charted expires at its own ttl, not a sweep later", () => {
+  type Case = [what: string, hear: (chart: Simulated) => void];
+  const cases: Case[] = [
+    ["a newcomer", (chart) => chart.hear(250, from(2n, { ttl: 660 }))],
+    ["a restart with a faster ramp", (chart) => {
+      chart.hear(0, from(2n, { ttl: 100_000 }));
+      chart.hear(250, from(2n, { ttl: 660, incarnation: 101n }));
+    }],
+    ["a newcomer kept while idle", (chart) => {
+      chart.act(200, (core, now) => core.stop(now));
+      chart.hear(250, from(2n, { ttl: 660 }));
+      chart.act(300, (core, now) => core.start("maintain", now));
+      chart.act(300, (core, now) => core.chartHeld(now));
+    }],
+  ];
+  for (const [what, hear] of cases) {
+    const chart = Simulated.maintaining();
+    // Charted with a long ttl: the sweeps come every second.
+    chart.hear(0, from(3n, { ttl: 100_000 }));
+    hear(chart);
+    chart.runUntil(5_000);
+    const removed = chart.happened().filter(([, type, id]) => type === "removed" && id === 2n);
+    assert.equal(removed.length, 1, what);
+    const [[at]] = removed;
+    assert.ok(at > 910 && at <= 912, `${what}: removed at ${at}, its ttl ran out at 910`);
+    // Probed before that, from 0.4 of its ttl.
+    const probes = chart.probes().filter(([, to]) => to === "10.0.0.2").map(([at]) => at);
+    assert.ok(probes.length > 0 && probes[0] > 514 && probes[0] < 514 + 27, `${what}: ${probes}`);
+  }
+});
+
+Deno.test("a peer heard again before its ttl runs out stays, its ttl counted from then", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 1 }));
+  chart.hear(3000, from(2n, { seq: 2 }));
+  chart.runUntil(6300);
+  assert.ok(chart.core.get(2n));
+  assert.equal(chart.core.lastHeard(2n), 3000);
+  chart.runUntil(7000);
+  assert.deepEqual(chart.happened(), [[0, "added", 2n], [6301, "removed", 2n, "expired"]]);
+});
+
+Deno.test("a Rust peer lives the bare ttl, and with expiry off nothing leaves", () => {
+  const cases: Array<[expiry: ProtocolConfig["expiry"], removedAt: number | undefined]> = [
+    [undefined, 3301],
+    [{ bareTtl: 300 }, 301],
+    [{ bareTtl: 5000 }, 5001],
+    [{ enabled: false }, undefined],
+  ];
+  for (const [expiry, removedAt] of cases) {
+    const chart = Simulated.maintaining({ expiry });
+    chart.hear(0, rust(7n));
+    chart.runUntil(60_000);
+    const removed = chart.happened().filter(([, type]) => type === "removed");
+    assert.deepEqual(
+      removed,
+      removedAt === undefined ? [] : [[removedAt, "removed", 7n, "expired"]],
+      JSON.stringify(expiry),
+    );
+  }
+});
+
+// --- Probes ---
+
+Deno.test("probes go out from 0.4 of the ttl every 0.04 of it until the peer expires", () => {
+  const cases: Array<[ttl: number, first: number, every: number, count: number]> = [
+    // 1320 ms of quiet is not more than 0.4 of the ttl: the first probe is at the sweep after.
+    [3300, 1452, 132, 15],
+    [1000, 440, 40, 15],
+    // Beyond a 25 s ttl the sweeps come every second, not every 0.04 of it:
+    // a probe waits for the second sweep after the last, 2 s.
+    [33_000, 14_000, 2_000, 10],
+  ];
+  for (const [ttl, first, every, count] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { ttl }));
+    chart.runUntil(ttl + 10);
+    const probes = chart.probes().map(([at]) => Math.round(at * 10) / 10);
+    assert.equal(probes[0], first, `ttl ${ttl}`);
+    for (let i = 1; i < probes.length; i++) {
+      assert.equal(Math.round((probes[i] - probes[i - 1]) * 10) / 10, every, `ttl ${ttl}`);
+    }
+    assert.equal(probes.length, count, `ttl ${ttl}`);
+    assert.equal(chart.core.counters.probes, count);
+  }
+});
+
+Deno.test("at most 4 quiet peers are probed per sweep, the quietest first", () => {
+  const chart = Simulated.maintaining();
+  for (let id = 2n; id <= 7n; id++) chart.hear(Number(id - 2n) * 10, from(id));
+  // Heard again: the first two charted are the least quiet now.
+  chart.hear(60, from(2n, { seq: 2 }));
+  chart.hear(70, from(3n, { seq: 2 }));
+  chart.runUntil(1452);
+  assert.deepEqual(chart.probes(), [
+    [1452, "10.0.0.4"],
+    [1452, "10.0.0.5"],
+    [1452, "10.0.0.6"],
+    [1452, "10.0.0.7"],
+  ]);
+  chart.runUntil(3400);
+  const perSweep = Map.groupBy(chart.probes(), ([at]) => at);
+  assert.ok([...perSweep.values()].every((probes) => probes.length <= 4));
+  assert.equal(chart.core.counters.probes, chart.probes().length);
+});
+
+Deno.test("a probe goes to the address and port the peer's datagrams came from", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n), { address: "10.9.9.9", port: 40_000 });
+  chart.runUntil(1452);
+  const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe);
+  assert.deepEqual([probe.to, probe.port], ["10.9.9.9", 40_000]);
+  assert.equal(probe.announcement.id, 1n);
+  assert.equal(probe.announcement.reply, false);
+});
+
+Deno.test("a peer that answers a probe stays, and is probed again only once quiet again", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 1 }));
+  chart.hear(1500, from(2n, { seq: 2, reply: true }));
+  chart.runUntil(5000);
+  assert.deepEqual(chart.probes().filter(([at]) => at < 2000), [[1452, "10.0.0.2"]]);
+  // Quiet for 0.4 ttl again from 1500: probing starts after 2820.
+  assert.ok(chart.probes().filter(([at]) => at >= 2000).every(([at]) => at > 2820));
+  assert.deepEqual(chart.happened(), [[0, "added", 2n], [4801, "removed", 2n, "expired"]]);
+});
+
+Deno.test("a peer of a longer ttl than the sweeps' period is probed at its own pace", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(3n, { ttl: 33_000 }));
+  // A short-lived peer, heard all along, keeps the sweeps at 26.4 ms.
+  for (let at = 0; at < 20_000; at += 200) chart.hear(at, from(2n, { ttl: 660, seq: at + 1 }));
+  chart.runUntil(20_000);
+  const probes = chart.probes().filter(([, to]) => to === "10.0.0.3").map(([at]) => at);
+  assert.ok(probes[0] > 13_200 && probes[0] < 13_200 + 27, `first probe at ${probes[0]}`);
+  for (let i = 1; i < probes.length; i++) {
+    const gap = probes[i] - probes[i - 1];
+    assert.ok(gap >= 1320 && gap < 1320 + 27, `probes ${gap} ms apart`);
+  }
+  assert.equal(probes.length, 6);
+  assert.deepEqual(chart.probes().filter(([, to]) => to === "10.0.0.2"), []);
+});
+
+Deno.test("Rust peers are not probed, and a sniffing chart probes no one", () => {
+  const sniffing = new Simulated();
+  sniffing.core.start("sniff", 0);
+  sniffing.hear(0, from(2n));
+  sniffing.runUntil(4000);
+  assert.deepEqual(sniffing.probes(), []);
+  assert.equal(sniffing.multicasts.length, 0);
+  assert.equal(sniffing.core.get(2n), undefined, "still expired");
+
+  const chart = Simulated.maintaining();
+  chart.hear(0, rust(7n));
+  chart.runUntil(4000);
+  assert.deepEqual(chart.probes(), []);
+});
+
+Deno.test("a ttl beyond an hour is taken as an hour", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { ttl: 0xffff_ffff }));
+  chart.runUntil(3_600_000);
+  assert.ok(chart.core.get(2n));
+  chart.runUntil(3_600_001);
+  assert.equal(chart.core.get(2n), undefined);
+});
+
+// --- Tombstones ---
+
+Deno.test("a goodbye removes an instance at once, and no replay of it brings it back", () => {
+  const cases: Array<[what: string, datagram: Uint8Array, charted: boolean]> = [
+    ["its last announcement", from(2n, { seq: 1 }), false],
+    ["the goodbye itself", from(2n, { seq: 2, goodbye: true }), false],
+    ["a later word of the same incarnation", from(2n, { seq: 9 }), false],
+    ["an older incarnation", from(2n, { incarnation: 99n, seq: 50 }), false],
+    ["a restart", from(2n, { incarnation: 101n, seq: 1 }), true],
+  ];
+  for (const [what, datagram, charted] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { seq: 1 }));
+    chart.hear(500, from(2n, { seq: 2, goodbye: true }));
+    assert.deepEqual(chart.happened(), [[0, "added", 2n], [500, "removed", 2n, "goodbye"]]);
+    const stale = chart.core.counters.dropped.stale;
+    chart.hear(600, datagram);
+    assert.equal(chart.core.get(2n) !== undefined, charted, what);
+    assert.equal(chart.core.counters.dropped.stale - stale, charted ? 0 : 1, what);
+  }
+});
+
+Deno.test("a goodbye is remembered for ten ttls: a replay after that is charted again", () => {
+  const cases: Array<[at: number, charted: boolean]> = [
+    [500 + 10 * TTL - 1, false],
+    [500 + 10 * TTL, true],
+  ];
+  for (const [at, charted] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { seq: 1 }));
+    chart.hear(500, from(2n, { seq: 2, goodbye: true }));
+    chart.hear(at, from(2n, { seq: 1 }));
+    assert.equal(chart.core.get(2n) !== undefined, charted, `replayed at ${at}`);
+  }
+});
+
+Deno.test("a goodbye of an instance not charted keeps its late announcements out", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 5, goodbye: true }));
+  chart.hear(10, from(2n, { seq: 4 }));
+  assert.equal(chart.core.get(2n), undefined);
+  assert.equal(chart.core.counters.dropped.stale, 2);
+  assert.equal(chart.events.length, 0);
+});
+
+Deno.test("after expiry a replayed datagram is stale, and only a newer one brings the instance back", () => {
+  const cases: Array<[seq: number, charted: boolean]> = [
+    [4, false],
+    [5, false],
+    [6, true],
+  ];
+  for (const [seq, charted] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { seq: 5 }));
+    chart.runUntil(4000);
+    assert.equal(chart.core.get(2n), undefined);
+    chart.hear(4000, from(2n, { seq }));
+    assert.equal(chart.core.get(2n) !== undefined, charted, `seq ${seq} after seq 5`);
+    assert.equal(chart.core.counters.dropped.stale, charted ? 0 : 1);
+  }
+});
+
+Deno.test("a charted instance's older or repeated sequence numbers are stale and change nothing", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 5 }));
+  chart.hear(100, from(2n, { seq: 5, ports: [1] }));
+  chart.hear(200, from(2n, { seq: 3, ports: [2] }));
+  assert.equal(chart.core.counters.dropped.stale, 2);
+  assert.equal(chart.core.lastHeard(2n), 0);
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9002] });
+});
+
+Deno.test("a forgotten instance heard again is new again", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 1 }));
+  assert.equal(chart.core.forget(2n), true);
+  assert.equal(chart.core.forget(2n), false);
+  chart.hear(100, from(2n, { seq: 1 }));
+  assert.deepEqual(chart.happened(), [
+    [0, "added", 2n],
+    [0, "removed", 2n, "forgotten"],
+    [100, "added", 2n],
+  ]);
+});
+
+// --- Restarts and rivals ---
+
+Deno.test("a restart replaces the entry: updated when its data changed, silent when not", () => {
+  const cases: Array<[ports: number[], happened: Array<[number, string, bigint]>]> = [
+    [[9999], [[0, "added", 2n], [500, "updated", 2n]]],
+    [[9002], [[0, "added", 2n]]],
+  ];
+  for (const [ports, happened] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { incarnation: 100n, seq: 40 }));
+    chart.hear(500, from(2n, { incarnation: 200n, seq: 1, ports }));
+    assert.deepEqual(chart.happened(), happened, `ports ${ports}`);
+    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports });
+    assert.equal(chart.core.lastHeard(2n), 500);
+    // The new incarnation's sequence numbers start over and are not stale.
+    chart.hear(600, from(2n, { incarnation: 200n, seq: 2, ports }));
+    assert.equal(chart.core.lastHeard(2n), 600);
+    assert.equal(chart.core.counters.dropped.stale, 0);
+  }
+});
+
+Deno.test("late datagrams of the incarnation a restart replaced are stale, and no collision", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { incarnation: 100n, seq: 10 }));
+  chart.hear(500, from(2n, { incarnation: 200n, seq: 1, ports: [9999] }));
+  chart.hear(600, from(2n, { incarnation: 100n, seq: 10 }));
+  // Two that were held up on the way, in the order sent.
+  chart.hear(700, from(2n, { incarnation: 100n, seq: 8 }));
+  chart.hear(800, from(2n, { incarnation: 100n, seq: 9 }));
+  assert.deepEqual(chart.happened(), [[0, "added", 2n], [500, "updated", 2n]]);
+  assert.equal(chart.core.counters.dropped.stale, 3);
+  assert.deepEqual(chart.core.get(2n)?.address, "10.0.0.2");
+});
+
+Deno.test("two live incarnations of one id are reported once, and the chart keeps the newer", () => {
+  const cases: Array<[first: bigint, happened: Array<[number, string, bigint, ...unknown[]]>]> = [
+    // The older first: the newer replaces it, as a restart would; the older speaking again reveals it.
+    [100n, [[0, "added", 2n], [100, "updated", 2n], [200, "collision", 2n, false]]],
+    // The newer first: the older is stale, and reported on its second word.
+    [200n, [[0, "added", 2n], [300, "collision", 2n, false]]],
+  ];
+  for (const [first, happened] of cases) {
+    const chart = Simulated.maintaining();
+    const second = first === 100n ? 200n : 100n;
+    const portsOf = (incarnation: bigint) => [incarnation === 100n ? 9100 : 9200];
+    for (let round = 0; round < 20; round++) {
+      for (const [i, incarnation] of [first, second].entries()) {
+        chart.hear(
+          round * 200 + i * 100,
+          from(2n, { incarnation, seq: round + 1, ports: portsOf(incarnation) }),
+        );
+      }
+    }
+    assert.deepEqual(chart.happened(), happened, `incarnation ${first} first`);
+    const collision = chart.events.find((event) => event.type === "collision")!;
+    assert.deepEqual(collision.entry, { id: 2n, address: "10.0.0.2", ports: [9100] });
+    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9200] });
+  }
+});
+
+Deno.test("another instance with our id is reported once, on its second word; our own echo is not", () => {
+  const chart = Simulated.maintaining();
+  // Our own announcement, heard back.
+  chart.hear(10, chart.multicasts[0].data, { address: "10.0.0.1" });
+  assert.equal(chart.core.counters.dropped.own, 1);
+  for (let seq = 1; seq <= 5; seq++) {
+    chart.hear(100 * seq, from(1n, { incarnation: 77n, seq, ports: [9999] }));
+  }
+  // Old words replayed, even in order, are no second word.
+  chart.hear(550, from(1n, { incarnation: 79n, seq: 5 }));
+  chart.hear(560, from(1n, { incarnation: 79n, seq: 3 }));
+  chart.hear(570, from(1n, { incarnation: 79n, seq: 4 }));
+  // A goodbye is no second word: only a live instance collides.
+  chart.hear(600, from(1n, { incarnation: 78n, seq: 1 }));
+  chart.hear(700, from(1n, { incarnation: 78n, seq: 2, goodbye: true }));
+  assert.deepEqual(chart.happened(), [[200, "collision", 1n, true]]);
+  assert.deepEqual(chart.events[0].entry, { id: 1n, address: "10.0.0.1", ports: [9999] });
+  assert.equal(chart.core.size, 1);
+});
+
+// --- Addresses ---
+
+Deno.test("a peer heard on another path keeps its address while the known one is alive", () => {
+  const cases: Array<[at: number, address: string]> = [
+    // Within half its ttl of the last datagram from the known address: kept.
+    [1000, "10.0.0.2"],
+    [1649, "10.0.0.2"],
+    // Beyond that, the known path seems gone: the new address is charted.
+    [1650, "192.168.1.2"],
+  ];
+  for (const [at, address] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { seq: 1 }), { address: "10.0.0.2" });
+    chart.hear(at, from(2n, { seq: 2 }), { address: "192.168.1.2", port: 40_000 });
+    assert.equal(chart.core.get(2n)?.address, address, `heard elsewhere at ${at}`);
+    const updated = chart.happened().filter(([, type]) => type === "updated");
+    assert.deepEqual(updated, address === "10.0.0.2" ? [] : [[at, "updated", 2n]]);
+    // Probes go where the charted address's datagrams came from.
+    chart.runUntil(at + 1452);
+    const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe && sent.at > at);
+    assert.deepEqual([probe.to, probe.port], [address, address === "10.0.0.2" ? 8080 : 40_000]);
+  }
+});
+
+// --- A full chart ---
+
+Deno.test("a full chart evicts only an unconfirmed newcomer, and turns the next away once all are confirmed", () => {
+  const chart = Simulated.maintaining({ limits: { maxEntries: 3 } });
+  chart.hear(0, from(2n));
+  chart.hear(10, from(3n));
+  chart.hear(20, from(4n));
+  // 2 is heard again: confirmed. The newest unconfirmed (4) makes room for 5.
+  chart.hear(30, from(2n, { seq: 2 }));
+  chart.hear(40, from(5n));
+  assert.deepEqual(chart.happened().slice(3), [[40, "removed", 4n, "evicted"], [40, "added", 5n]]);
+  chart.hear(50, from(3n, { seq: 2 }));
+  chart.hear(60, from(5n, { seq: 2 }));
+  const answers = chart.answers().length;
+  chart.hear(70, from(6n));
+  chart.hear(80, from(7n));
+  assert.deepEqual(chart.core.entries().map((entry) => entry.id).sort(), [2n, 3n, 5n]);
+  assert.equal(chart.events.length, 5);
+  assert.equal(chart.core.counters.evicted, 1);
+  assert.equal(chart.core.counters.dropped.full, 2);
+  assert.equal(chart.answers().length, answers, "a newcomer turned away is not answered");
+});
+
+// --- Answers ---
+
+Deno.test("a newcomer is answered unless its listening field shows it heard our last announcement", () => {
+  // We announced at 0; the newcomer is heard at 50, before our next round.
+  const cases: Array<[listening: number, answered: boolean]> = [
+    [0, true],
+    [30, true],
+    [51, true],
+    [52, true],
+    [53, false],
+    [5000, false],
+  ];
+  for (const [listening, answered] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(50, from(2n, { listening }));
+    assert.deepEqual(
+      chart.answers(),
+      answered ? [[50, "10.0.0.2"]] : [],
+      `listening ${listening}`,
+    );
+    assert.equal(chart.core.counters.replies, answered ? 1 : 0);
+    assert.equal(chart.core.counters.repliesSuppressed, 0, "not wanted is not suppressed");
+  }
+});
+
+Deno.test("the answer goes to the newcomer's address and port, and says we are listening", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(50, from(2n), { address: "10.0.0.9", port: 40_000 });
+  const [answer] = chart.unicasts;
+  assert.deepEqual([answer.to, answer.port], ["10.0.0.9", 40_000]);
+  assert.deepEqual(
+    answer.announcement,
+    {
+      header: HEADER,
+      id: 1n,
+      ports: [9001],
+      reply: true,
+      ttl: TTL,
+      incarnation: 50n,
+      seq: 2,
+      listening: 50,
+    },
+  );
+});
+
+Deno.test("a bare Rust announcement gets the bare 18-byte announcement back", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(100, rust(7n));
+  assert.equal(chart.unicasts.length, 1);
+  assert.deepEqual(
+    chart.unicasts[0].data,
+    encodeAnnouncement({ header: HEADER, id: 1n, ports: [9001], reply: false }),
+  );
+  assert.equal(chart.unicasts[0].data.length, 18);
+});
+
+Deno.test("an answer larger than the datagram that asked for it is suppressed", () => {
+  // Custom-message charts: the answer carries our message, the trigger theirs;
+  // the other fields match ours in size.
+  const cases: Array<[ours: string, theirs: Partial<Announcement>, answered: boolean]> = [
+    ["abcdef", { msg: "abcdef" }, true],
+    ["abcdef", { msg: "abcdefg" }, true],
+    ["abcdef", { msg: "abcde" }, false],
+    ["a".repeat(500), { msg: "b" }, false],
+    // Without the listening field (7 bytes) it is smaller than our answer.
+    ["abcdef", { msg: "abcdef", listening: undefined }, false],
+    ["abcdef", { msg: "abcdefghijklm", listening: undefined }, true],
+  ];
+  for (const [ours, theirs, answered] of cases) {
+    const chart = Simulated.maintaining({ ports: undefined, msg: ours });
+    const trigger = from(2n, { ports: undefined, ...theirs });
+    chart.hear(100, trigger);
+    const what = `${ours} to ${JSON.stringify(theirs)}`;
+    assert.equal(chart.unicasts.length, answered ? 1 : 0, what);
+    assert.equal(chart.core.counters.repliesSuppressed, answered ? 0 : 1, what);
+    for (const answer of chart.unicasts) assert.ok(answer.data.length <= trigger.length, what);
+    assert.ok(chart.core.get(2n), "charted all the same");
+  }
+});
+
+Deno.test("a signed chart never answers a bare announcement: it does not even chart it", () => {
+  const keys = ["a shared key, sixteen or more"];
+  const chart = Simulated.maintaining({ keys });
+  chart.hear(100, rust(7n));
+  assert.equal(chart.unicasts.length, 0);
+  assert.equal(chart.core.counters.dropped.unsigned, 1);
+  assert.equal(chart.core.get(7n), undefined);
+  // A signed newcomer is answered, signed.
+  const keyring = new Keyring(keys);
+  const signed = from(2n, { signerId: keyring.signerId });
+  keyring.sign(signed);
+  chart.hear(200, signed);
+  assert.equal(chart.unicasts.length, 1);
+  const answer = chart.unicasts[0].data;
+  assert.equal(keyring.verify(answer, findSignature(answer)), undefined);
+});
+
+Deno.test("no answer goes to a source on no connected subnet", () => {
+  const chart = Simulated.maintaining();
+  chart.onSubnet = (address) => address.startsWith("10.0.0.");
+  chart.hear(100, from(2n), { address: "192.0.2.7" });
+  chart.hear(200, from(3n));
+  assert.deepEqual(chart.answers(), [[200, "10.0.0.3"]]);
+  assert.equal(chart.core.counters.repliesSuppressed, 1);
+  assert.ok(chart.core.get(2n), "charted all the same");
+});
+
+Deno.test("answers stay within the per-source and total rate limits", () => {
+  type Case = [what: string, perSource: number, total: number, sources: string[], answered: number];
+  const cases: Case[] = [
+    ["one source: a burst of twice its rate", 2, 1000, Array(6).fill("10.0.0.9"), 4],
+    ["loopback is bound only by the total", 2, 1000, Array(6).fill("127.0.0.1"), 6],
+    ["many sources: the total", 50, 3, ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"], 3],
+  ];
+  for (const [what, perSource, total, sources, answered] of cases) {
+    const chart = Simulated.maintaining({ limits: { replies: { perSource, total } } });
+    for (const [i, address] of sources.entries()) {
+      chart.hear(100, from(BigInt(10 + i)), { address });
+    }
+    assert.equal(chart.core.counters.replies, answered, what);
+    assert.equal(chart.core.counters.repliesSuppressed, sources.length - answered, what);
+    assert.equal(chart.core.size, 1 + sources.length, `${what}: all charted`);
+  }
+});
+
+Deno.test("a source's answers refill with time at its rate", () => {
+  const chart = Simulated.maintaining({ limits: { replies: { perSource: 2 } } });
+  let id = 10n;
+  const burst = (at: number) => {
+    for (let i = 0; i < 10; i++) chart.hear(at, from(id++), { address: "10.0.0.9" });
+  };
+  burst(100);
+  burst(600);
+  burst(10_600);
+  assert.deepEqual(
+    Map.groupBy(chart.answers(), ([at]) => at).entries().map(([at, all]) => [at, all.length])
+      .toArray(),
+    [[100, 4], [600, 1], [10_600, 4]],
+  );
+});
+
+Deno.test("answers, sniffers and datagrams handed over in the process are not answered; probes are", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(100, from(2n, { reply: true }));
+  chart.hear(200, from(3n), { handedOverAt: 150 });
+  assert.equal(chart.unicasts.length, 0);
+  assert.equal(chart.core.lastHeard(3n), 150, "handed over: heard when it was sent");
+  chart.hear(300, from(2n, { seq: 2, probe: true }));
+  assert.deepEqual(chart.answers(), [[300, "10.0.0.2"]]);
+
+  const sniffing = new Simulated();
+  sniffing.core.start("sniff", 0);
+  sniffing.hear(100, from(2n));
+  sniffing.hear(200, from(2n, { seq: 2, probe: true }));
+  assert.equal(sniffing.unicasts.length, 0);
+  assert.ok(sniffing.core.get(2n));
+});
+
+// --- The schedule ---
+
+Deno.test("announcements ramp from min towards max, each interval jittered by its own draw", () => {
+  const cases: Array<[draws: number[], rounds: number[]]> = [
+    // Without jitter (0.5): 100 ms, then 100 + 900 × elapsed / 10 s.
+    [[0.5], [0, 100, 209, 327.81]],
+    [[0], [0, 90, 187.29]],
+    [[0.75], [0, 105, 219.92]],
+    // One draw per round, in the order drawn.
+    [[0, 1], [0, 90, 208.91]],
+  ];
+  for (const [draws, rounds] of cases) {
+    let n = 0;
+    const chart = Simulated.maintaining({ random: () => draws[n++ % draws.length] });
+    chart.runUntil(rounds.at(-1)! + 1);
+    assert.deepEqual(
+      chart.multicasts.map((sent) => Math.round(sent.at * 100) / 100),
+      rounds,
+      `draws ${draws}`,
+    );
+  }
+});
+
+Deno.test("after the ramp, a chart announces every max interval", () => {
+  const chart = Simulated.maintaining();
+  chart.runUntil(30_000);
+  const times = chart.multicasts.map((sent) => sent.at);
+  const late = times.filter((at) => at > 12_000);
+  for (let i = 1; i < late.length; i++) assert.equal(Math.round(late[i] - late[i - 1]), 1000);
+  assert.ok(late.length >= 17);
+});
+
+Deno.test("a crowd spaces the next round 5 ms per instance charted, never beyond max", () => {
+  const cases: Array<[peers: number, nextRound: number]> = [
+    [0, 100],
+    [19, 100],
+    [20, 105],
+    [60, 305],
+    [150, 755],
+    [300, 1000],
+  ];
+  for (const [peers, nextRound] of cases) {
+    const chart = Simulated.maintaining();
+    for (let i = 0; i < peers; i++) chart.hear(50, from(BigInt(10 + i)), { address: "127.0.0.1" });
+    chart.runUntil(2000);
+    assert.equal(chart.multicasts[1].at, nextRound, `${peers} peers`);
+  }
+});
+
+Deno.test("a chart announces at once on a link that comes up, and when its ports change", () => {
+  const chart = Simulated.maintaining();
+  chart.linkNames = ["lan", "wifi"];
+  chart.act(40, (core, now) => core.linkUp(now, "wifi"));
+  chart.act(60, (core, now) => core.setPorts([7777], now));
+  assert.deepEqual(
+    chart.multicasts.map((sent) => [sent.at, sent.to, sent.announcement.ports]),
+    [[0, "lan", [9001]], [40, "wifi", [9001]], [60, "lan", [7777]], [60, "wifi", [7777]]],
+  );
+  // What was sent on the new link before did not reach us: we listen from then on.
+  assert.deepEqual(chart.multicasts.map((sent) => sent.announcement.listening), [0, 0, 20, 20]);
+  // The next round is planned from the last announcement: 105.4 ms after it, 60 ms into the ramp.
+  chart.runUntil(1000);
+  assert.equal(chart.multicasts[4].at, 165.4);
+});
+
+Deno.test("closing says goodbye on every link once, and then nothing is charted or sent", () => {
+  const chart = Simulated.maintaining();
+  chart.linkNames = ["lan", "wifi"];
+  chart.hear(100, from(2n));
+  chart.act(200, (core, now) => core.close(now));
+  chart.act(300, (core, now) => core.close(now));
+  const goodbyes = chart.multicasts.filter((sent) => sent.announcement.goodbye);
+  assert.deepEqual(goodbyes.map((sent) => sent.to), ["lan", "wifi"]);
+  assert.equal(chart.core.counters.goodbyes, 1);
+  assert.equal(chart.core.deadline(), Infinity);
+  chart.hear(400, from(3n));
+  assert.equal(chart.core.get(3n), undefined);
+  assert.equal(chart.core.counters.dropped.idle, 1);
+
+  // A chart that never announced has nothing to take back.
+  const silent = new Simulated();
+  silent.core.close(0);
+  assert.equal(silent.multicasts.length, 0);
+});
+
+// --- The idle buffer ---
+
+Deno.test("while idle the chart keeps the last datagram per source and charts it on start, unanswered", () => {
+  const chart = new Simulated();
+  chart.core.joined(0);
+  chart.hear(100, from(2n, { seq: 1 }));
+  chart.hear(200, from(2n, { seq: 2, ports: [9102] }));
+  chart.hear(300, from(3n));
+  assert.equal(chart.events.length, 0);
+  chart.act(1000, (core, now) => core.start("maintain", now));
+  assert.equal(chart.core.holding, true);
+  chart.act(1000, (core, now) => core.chartHeld(now));
+  assert.equal(chart.core.holding, false);
+  assert.deepEqual(chart.happened(), [[1000, "added", 2n], [1000, "added", 3n]]);
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9102] });
+  assert.deepEqual([chart.core.lastHeard(2n), chart.core.lastHeard(3n)], [200, 300]);
+  assert.equal(chart.unicasts.length, 0);
+  assert.equal(chart.core.counters.dropped.idle, 0);
+  // It heard all since it joined: its announcement says so, and peers need not answer.
+  assert.equal(chart.multicasts[0].announcement.listening, 1000);
+});
+
+Deno.test("an idle chart has heard all only since its last link came up", () => {
+  const cases: Array<[linkUpAt: number | undefined, listening: number]> = [
+    [undefined, 1000],
+    [400, 600],
+    [999, 1],
+  ];
+  for (const [linkUpAt, listening] of cases) {
+    const chart = new Simulated();
+    chart.core.joined(0);
+    if (linkUpAt !== undefined) chart.act(linkUpAt, (core, now) => core.linkUp(now, "wifi"));
+    assert.equal(chart.multicasts.length, 0, "an idle chart does not announce");
+    chart.act(1000, (core, now) => core.start("maintain", now));
+    assert.equal(chart.multicasts[0].announcement.listening, listening, `link up at ${linkUpAt}`);
+  }
+});
+
+Deno.test("the idle buffer holds up to maxEntries sources; the rest are dropped, and the chart asks to be answered", () => {
+  const cases: Array<[sources: number, charted: number, idle: number, listening: number]> = [
+    [2, 2, 0, 1000],
+    [3, 2, 1, 0],
+    [6, 2, 4, 0],
+  ];
+  for (const [sources, charted, idle, listening] of cases) {
+    const chart = new Simulated({ limits: { maxEntries: 2 } });
+    chart.core.joined(0);
+    for (let i = 0; i < sources; i++) chart.hear(100 + i, from(BigInt(10 + i)));
+    chart.act(1000, (core, now) => core.start("maintain", now));
+    chart.act(1000, (core, now) => core.chartHeld(now));
+    assert.equal(chart.core.size - 1, charted, `${sources} sources`);
+    assert.equal(chart.core.counters.dropped.idle, idle, `${sources} sources`);
+    assert.equal(chart.multicasts[0].announcement.listening, listening, `${sources} sources`);
+  }
+});
+
+Deno.test("datagrams handed over in the process while idle are not kept", () => {
+  const chart = new Simulated();
+  chart.core.joined(0);
+  chart.hear(100, from(2n), { handedOverAt: 90 });
+  chart.act(1000, (core, now) => core.start("maintain", now));
+  assert.equal(chart.core.holding, false);
+  assert.equal(chart.core.counters.dropped.idle, 1);
+});
+
+Deno.test("a kept datagram whose ttl ran out by the start is dropped as stale", () => {
+  const cases: Array<[datagram: Uint8Array, startAt: number, charted: boolean]> = [
+    [from(2n), 100 + TTL - 1, true],
+    [from(2n), 100 + TTL, false],
+    [from(2n, { ttl: 660 }), 760, false],
+    [rust(7n), 100 + 3299, true],
+    [rust(7n), 100 + 3300, false],
+    // The longest ttl taken from a datagram is an hour, whatever it says.
+    [from(2n, { ttl: 0xffff_ffff }), 100 + 3_600_000, false],
+    // Kept longer than that, anything is stale: it is not even read.
+    [Uint8Array.of(1, 2, 3), 100 + 3_600_000, false],
+  ];
+  for (const [datagram, startAt, charted] of cases) {
+    const chart = new Simulated();
+    chart.core.joined(0);
+    chart.hear(100, datagram);
+    chart.act(startAt, (core, now) => core.start("sniff", now));
+    chart.act(startAt, (core, now) => core.chartHeld(now));
+    assert.equal(chart.core.size, charted ? 2 : 1, `started at ${startAt}`);
+    assert.equal(chart.core.counters.dropped.stale, charted ? 0 : 1);
+  }
+});
+
+Deno.test("a kept datagram older than one heard live since is stale", () => {
+  const chart = new Simulated();
+  chart.core.joined(0);
+  chart.hear(100, from(2n, { seq: 1, ports: [1] }));
+  chart.act(1000, (core, now) => core.start("maintain", now));
+  chart.hear(1000, from(2n, { seq: 2 }));
+  chart.act(1001, (core, now) => core.chartHeld(now));
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9002] });
+  assert.equal(chart.core.counters.dropped.stale, 1);
+  assert.deepEqual(chart.happened(), [[1000, "added", 2n]]);
+});
+
+Deno.test("a stopped chart keeps what it hears again, for when discovery restarts", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(100, from(2n, { seq: 1 }));
+  chart.act(200, (core, now) => core.stop(now));
+  chart.hear(300, from(3n));
+  assert.equal(chart.core.get(3n), undefined);
+  chart.act(400, (core, now) => core.start("maintain", now));
+  chart.act(400, (core, now) => core.chartHeld(now));
+  assert.deepEqual(chart.core.entries().map((entry) => entry.id).sort(), [2n, 3n]);
+  assert.equal(chart.core.lastHeard(3n), 300);
+});
