@@ -6,15 +6,15 @@ Deno.test("the idle buffer keeps the last datagram of each source, a copy of it"
   const buffer = new IdleBuffer(10);
   const first = Uint8Array.of(1);
   const second = Uint8Array.of(2);
-  assert.equal(buffer.hold(first, "10.0.0.1", 8080, 0), true);
-  assert.equal(buffer.hold(Uint8Array.of(9), "10.0.0.2", 8080, 3), true);
-  assert.equal(buffer.hold(second, "10.0.0.1", 8080, 5), true);
+  assert.equal(buffer.hold(first, "198.18.0.1", 8080, 0), true);
+  assert.equal(buffer.hold(Uint8Array.of(9), "198.18.0.2", 8080, 3), true);
+  assert.equal(buffer.hold(second, "198.18.0.1", 8080, 5), true);
   second[0] = 99;
   assert.equal(buffer.size, 2);
   // Oldest source first; each with its last datagram and when it came.
   assert.deepEqual(buffer.take(), [
-    { data: Uint8Array.of(2), address: "10.0.0.1", port: 8080, at: 5 },
-    { data: Uint8Array.of(9), address: "10.0.0.2", port: 8080, at: 3 },
+    { data: Uint8Array.of(2), address: "198.18.0.1", port: 8080, at: 5 },
+    { data: Uint8Array.of(9), address: "198.18.0.2", port: 8080, at: 3 },
   ]);
   assert.equal(buffer.size, 0);
   assert.deepEqual(buffer.take(), []);
@@ -22,9 +22,9 @@ Deno.test("the idle buffer keeps the last datagram of each source, a copy of it"
 
 Deno.test("a source is an address and a port", () => {
   const buffer = new IdleBuffer(10);
-  buffer.hold(Uint8Array.of(1), "10.0.0.1", 8080, 0);
-  buffer.hold(Uint8Array.of(2), "10.0.0.1", 40000, 0);
-  buffer.hold(Uint8Array.of(3), "10.0.0.10", 8080, 0);
+  buffer.hold(Uint8Array.of(1), "198.18.0.1", 8080, 0);
+  buffer.hold(Uint8Array.of(2), "198.18.0.1", 40000, 0);
+  buffer.hold(Uint8Array.of(3), "198.18.0.10", 8080, 0);
   assert.equal(buffer.size, 3);
 });
 
@@ -40,10 +40,10 @@ Deno.test("a full buffer turns new sources away, still replaces known ones, and 
     buffer.keepFrom(100);
     const held = Array.from(
       { length: sources },
-      (_, i) => buffer.hold(Uint8Array.of(i), `10.0.0.${i + 1}`, 8080, 200 + i),
+      (_, i) => buffer.hold(Uint8Array.of(i), `198.18.0.${i + 1}`, 8080, 200 + i),
     );
     assert.deepEqual(held, Array.from({ length: sources }, (_, i) => i < max), `max ${max}`);
-    assert.equal(buffer.hold(Uint8Array.of(42), "10.0.0.1", 8080, 300), true, "a known source");
+    assert.equal(buffer.hold(Uint8Array.of(42), "198.18.0.1", 8080, 300), true, "a known source");
     assert.equal(buffer.size, kept);
     assert.equal(buffer.since, since, `max ${max}, ${sources} sources`);
   }

@@ -5,7 +5,7 @@ import { type Announcement, DEFAULT_HEADER } from "../../src/core/wire.ts";
 
 function peer(id: bigint): Peer<PortEntry> {
   return {
-    entry: { id, address: "10.0.0.1", ports: [9000] },
+    entry: { id, address: "198.18.0.1", ports: [9000] },
     incarnation: 1n,
     seq: 1,
     ttl: 3300,
@@ -89,8 +89,8 @@ Deno.test("an announcement carries the same data as an entry when ports or msg a
     reply: false,
     ...data,
   });
-  const ports = (...ports: number[]): Entry => ({ id: 7n, address: "10.0.0.7", ports });
-  const msg = (msg: unknown): Entry => ({ id: 7n, address: "10.0.0.7", msg });
+  const ports = (...ports: number[]): Entry => ({ id: 7n, address: "198.18.0.7", ports });
+  const msg = (msg: unknown): Entry => ({ id: 7n, address: "198.18.0.7", msg });
   const cases: Array<[Entry, Announcement, boolean]> = [
     [ports(1, 2), announcement({ ports: [1, 2] }), true],
     [ports(1, 2), announcement({ ports: [2, 1] }), false],
@@ -112,9 +112,9 @@ Deno.test("the entry of an announcement is frozen, its ports too", () => {
   const ports = [9001, 9002];
   const entry = entryOf<PortEntry>(
     { header: DEFAULT_HEADER, id: 7n, ports, reply: false, ttl: 3300, seq: 4 },
-    "10.0.0.7",
+    "198.18.0.7",
   );
-  assert.deepEqual(entry, { id: 7n, address: "10.0.0.7", ports: [9001, 9002] });
+  assert.deepEqual(entry, { id: 7n, address: "198.18.0.7", ports: [9001, 9002] });
   assert.ok(Object.isFrozen(entry));
   assert.ok(Object.isFrozen(entry.ports));
   const withMsg = entryOf(

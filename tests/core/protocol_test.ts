@@ -96,13 +96,13 @@ class Simulated implements Outbox<Entry, string> {
   /** Hands the core a datagram at `at`, once what fell due before has run. */
   hear(at: number, data: Uint8Array, source: Source = {}): void {
     this.runUntil(at);
-    // By default from 10.0.0.<id>, where the id fits a datagram.
+    // By default from 198.18.0.<id>, where the id fits a datagram.
     const id = data.length >= 16
       ? new DataView(data.buffer, data.byteOffset).getBigUint64(8, true)
       : 99n;
     this.core.handle(at, {
       data,
-      address: source.address ?? `10.0.0.${id}`,
+      address: source.address ?? `198.18.0.${id}`,
       port: source.port ?? 8080,
       handedOverAt: source.handedOverAt,
       reading: undefined,
@@ -206,7 +206,7 @@ Deno.test("a peer heard at 0 with ttl 3300 is charted at 3300 and removed by the
   chart.hear(0, from(2n));
   chart.runUntil(3300);
   chart.core.timeout(3300);
-  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9002] });
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
   chart.runUntil(10_000);
   assert.deepEqual(chart.happened(), [[0, "added", 2n], [3301, "removed", 2n, "expired"]]);
   assert.equal(chart.core.size, 1);
@@ -265,7 +265,7 @@ Deno.test("a peer of a shorter ttl than those charted expires at its own ttl, no
     const [[at]] = removed;
     assert.ok(at > 910 && at <= 912, `${what}: removed at ${at}, its ttl ran out at 910`);
     // Probed before that, from 0.4 of its ttl.
-    const probes = chart.probes().filter(([, to]) => to === "10.0.0.2").map(([at]) => at);
+    const probes = chart.probes().filter(([, to]) => to === "198.18.0.2").map(([at]) => at);
     assert.ok(probes.length > 0 && probes[0] > 514 && probes[0] < 514 + 27, `${what}: ${probes}`);
   }
 });
@@ -334,10 +334,10 @@ Deno.test("at most 4 quiet peers are probed per sweep, the quietest first", () =
   chart.hear(70, from(3n, { seq: 2 }));
   chart.runUntil(1452);
   assert.deepEqual(chart.probes(), [
-    [1452, "10.0.0.4"],
-    [1452, "10.0.0.5"],
-    [1452, "10.0.0.6"],
-    [1452, "10.0.0.7"],
+    [1452, "198.18.0.4"],
+    [1452, "198.18.0.5"],
+    [1452, "198.18.0.6"],
+    [1452, "198.18.0.7"],
   ]);
   chart.runUntil(3400);
   const perSweep = Map.groupBy(chart.probes(), ([at]) => at);
@@ -360,7 +360,7 @@ Deno.test("a peer that answers a probe stays, and is probed again only once quie
   chart.hear(0, from(2n, { seq: 1 }));
   chart.hear(1500, from(2n, { seq: 2, reply: true }));
   chart.runUntil(5000);
-  assert.deepEqual(chart.probes().filter(([at]) => at < 2000), [[1452, "10.0.0.2"]]);
+  assert.deepEqual(chart.probes().filter(([at]) => at < 2000), [[1452, "198.18.0.2"]]);
   // Quiet for 0.4 ttl again from 1500: probing starts after 2820.
   assert.ok(chart.probes().filter(([at]) => at >= 2000).every(([at]) => at > 2820));
   assert.deepEqual(chart.happened(), [[0, "added", 2n], [4801, "removed", 2n, "expired"]]);
@@ -372,14 +372,14 @@ Deno.test("a peer of a longer ttl than the sweeps' period is probed at its own p
   // A short-lived peer, heard all along, keeps the sweeps at 26.4 ms.
   for (let at = 0; at < 20_000; at += 200) chart.hear(at, from(2n, { ttl: 660, seq: at + 1 }));
   chart.runUntil(20_000);
-  const probes = chart.probes().filter(([, to]) => to === "10.0.0.3").map(([at]) => at);
+  const probes = chart.probes().filter(([, to]) => to === "198.18.0.3").map(([at]) => at);
   assert.ok(probes[0] > 13_200 && probes[0] < 13_200 + 27, `first probe at ${probes[0]}`);
   for (let i = 1; i < probes.length; i++) {
     const gap = probes[i] - probes[i - 1];
     assert.ok(gap >= 1320 && gap < 1320 + 27, `probes ${gap} ms apart`);
   }
   assert.equal(probes.length, 6);
-  assert.deepEqual(chart.probes().filter(([, to]) => to === "10.0.0.2"), []);
+  assert.deepEqual(chart.probes().filter(([, to]) => to === "198.18.0.2"), []);
 });
 
 Deno.test("Rust peers are not probed, and a sniffing chart probes no one", () => {
@@ -475,7 +475,7 @@ Deno.test("a charted instance's older or repeated sequence numbers are stale and
   chart.hear(200, from(2n, { seq: 3, ports: [2] }));
   assert.equal(chart.core.counters.dropped.stale, 2);
   assert.equal(chart.core.lastHeard(2n), 0);
-  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9002] });
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
 });
 
 Deno.test("a forgotten instance heard again is new again", () => {
@@ -503,7 +503,7 @@ Deno.test("a restart replaces the entry: updated when its data changed, silent w
     chart.hear(0, from(2n, { incarnation: 100n, seq: 40 }));
     chart.hear(500, from(2n, { incarnation: 200n, seq: 1, ports }));
     assert.deepEqual(chart.happened(), happened, `ports ${ports}`);
-    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports });
+    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports });
     assert.equal(chart.core.lastHeard(2n), 500);
     // The new incarnation's sequence numbers start over and are not stale.
     chart.hear(600, from(2n, { incarnation: 200n, seq: 2, ports }));
@@ -522,7 +522,7 @@ Deno.test("late datagrams of the incarnation a restart replaced are stale, and n
   chart.hear(800, from(2n, { incarnation: 100n, seq: 9 }));
   assert.deepEqual(chart.happened(), [[0, "added", 2n], [500, "updated", 2n]]);
   assert.equal(chart.core.counters.dropped.stale, 3);
-  assert.deepEqual(chart.core.get(2n)?.address, "10.0.0.2");
+  assert.deepEqual(chart.core.get(2n)?.address, "198.18.0.2");
 });
 
 Deno.test("two live incarnations of one id are reported once, and the chart keeps the newer", () => {
@@ -546,15 +546,15 @@ Deno.test("two live incarnations of one id are reported once, and the chart keep
     }
     assert.deepEqual(chart.happened(), happened, `incarnation ${first} first`);
     const collision = chart.events.find((event) => event.type === "collision")!;
-    assert.deepEqual(collision.entry, { id: 2n, address: "10.0.0.2", ports: [9100] });
-    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9200] });
+    assert.deepEqual(collision.entry, { id: 2n, address: "198.18.0.2", ports: [9100] });
+    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9200] });
   }
 });
 
 Deno.test("another instance with our id is reported once, on its second word; our own echo is not", () => {
   const chart = Simulated.maintaining();
   // Our own announcement, heard back.
-  chart.hear(10, chart.multicasts[0].data, { address: "10.0.0.1" });
+  chart.hear(10, chart.multicasts[0].data, { address: "198.18.0.1" });
   assert.equal(chart.core.counters.dropped.own, 1);
   for (let seq = 1; seq <= 5; seq++) {
     chart.hear(100 * seq, from(1n, { incarnation: 77n, seq, ports: [9999] }));
@@ -567,7 +567,7 @@ Deno.test("another instance with our id is reported once, on its second word; ou
   chart.hear(600, from(1n, { incarnation: 78n, seq: 1 }));
   chart.hear(700, from(1n, { incarnation: 78n, seq: 2, goodbye: true }));
   assert.deepEqual(chart.happened(), [[200, "collision", 1n, true]]);
-  assert.deepEqual(chart.events[0].entry, { id: 1n, address: "10.0.0.1", ports: [9999] });
+  assert.deepEqual(chart.events[0].entry, { id: 1n, address: "198.18.0.1", ports: [9999] });
   assert.equal(chart.core.size, 1);
 });
 
@@ -576,22 +576,22 @@ Deno.test("another instance with our id is reported once, on its second word; ou
 Deno.test("a peer heard on another path keeps its address while the known one is alive", () => {
   const cases: Array<[at: number, address: string]> = [
     // Within half its ttl of the last datagram from the known address: kept.
-    [1000, "10.0.0.2"],
-    [1649, "10.0.0.2"],
+    [1000, "198.18.0.2"],
+    [1649, "198.18.0.2"],
     // Beyond that, the known path seems gone: the new address is charted.
     [1650, "192.168.1.2"],
   ];
   for (const [at, address] of cases) {
     const chart = Simulated.maintaining();
-    chart.hear(0, from(2n, { seq: 1 }), { address: "10.0.0.2" });
+    chart.hear(0, from(2n, { seq: 1 }), { address: "198.18.0.2" });
     chart.hear(at, from(2n, { seq: 2 }), { address: "192.168.1.2", port: 40_000 });
     assert.equal(chart.core.get(2n)?.address, address, `heard elsewhere at ${at}`);
     const updated = chart.happened().filter(([, type]) => type === "updated");
-    assert.deepEqual(updated, address === "10.0.0.2" ? [] : [[at, "updated", 2n]]);
+    assert.deepEqual(updated, address === "198.18.0.2" ? [] : [[at, "updated", 2n]]);
     // Probes go where the charted address's datagrams came from.
     chart.runUntil(at + 1452);
     const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe && sent.at > at);
-    assert.deepEqual([probe.to, probe.port], [address, address === "10.0.0.2" ? 8080 : 40_000]);
+    assert.deepEqual([probe.to, probe.port], [address, address === "198.18.0.2" ? 8080 : 40_000]);
   }
 });
 
@@ -635,7 +635,7 @@ Deno.test("a newcomer is answered unless its listening field shows it heard our 
     chart.hear(50, from(2n, { listening }));
     assert.deepEqual(
       chart.answers(),
-      answered ? [[50, "10.0.0.2"]] : [],
+      answered ? [[50, "198.18.0.2"]] : [],
       `listening ${listening}`,
     );
     assert.equal(chart.core.counters.replies, answered ? 1 : 0);
@@ -645,9 +645,9 @@ Deno.test("a newcomer is answered unless its listening field shows it heard our 
 
 Deno.test("the answer goes to the newcomer's address and port, and says we are listening", () => {
   const chart = Simulated.maintaining();
-  chart.hear(50, from(2n), { address: "10.0.0.9", port: 40_000 });
+  chart.hear(50, from(2n), { address: "198.18.0.9", port: 40_000 });
   const [answer] = chart.unicasts;
-  assert.deepEqual([answer.to, answer.port], ["10.0.0.9", 40_000]);
+  assert.deepEqual([answer.to, answer.port], ["198.18.0.9", 40_000]);
   assert.deepEqual(
     answer.announcement,
     {
@@ -717,10 +717,10 @@ Deno.test("a signed chart never answers a bare announcement: it does not even ch
 
 Deno.test("no answer goes to a source on no connected subnet", () => {
   const chart = Simulated.maintaining();
-  chart.onSubnet = (address) => address.startsWith("10.0.0.");
+  chart.onSubnet = (address) => address.startsWith("198.18.0.");
   chart.hear(100, from(2n), { address: "192.0.2.7" });
   chart.hear(200, from(3n));
-  assert.deepEqual(chart.answers(), [[200, "10.0.0.3"]]);
+  assert.deepEqual(chart.answers(), [[200, "198.18.0.3"]]);
   assert.equal(chart.core.counters.repliesSuppressed, 1);
   assert.ok(chart.core.get(2n), "charted all the same");
 });
@@ -728,9 +728,9 @@ Deno.test("no answer goes to a source on no connected subnet", () => {
 Deno.test("answers stay within the per-source and total rate limits", () => {
   type Case = [what: string, perSource: number, total: number, sources: string[], answered: number];
   const cases: Case[] = [
-    ["one source: a burst of twice its rate", 2, 1000, Array(6).fill("10.0.0.9"), 4],
+    ["one source: a burst of twice its rate", 2, 1000, Array(6).fill("198.18.0.9"), 4],
     ["loopback is bound only by the total", 2, 1000, Array(6).fill("127.0.0.1"), 6],
-    ["many sources: the total", 50, 3, ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"], 3],
+    ["many sources: the total", 50, 3, ["198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"], 3],
   ];
   for (const [what, perSource, total, sources, answered] of cases) {
     const chart = Simulated.maintaining({ limits: { replies: { perSource, total } } });
@@ -747,7 +747,7 @@ Deno.test("a source's answers refill with time at its rate", () => {
   const chart = Simulated.maintaining({ limits: { replies: { perSource: 2 } } });
   let id = 10n;
   const burst = (at: number) => {
-    for (let i = 0; i < 10; i++) chart.hear(at, from(id++), { address: "10.0.0.9" });
+    for (let i = 0; i < 10; i++) chart.hear(at, from(id++), { address: "198.18.0.9" });
   };
   burst(100);
   burst(600);
@@ -766,7 +766,7 @@ Deno.test("answers, sniffers and datagrams handed over in the process are not an
   assert.equal(chart.unicasts.length, 0);
   assert.equal(chart.core.lastHeard(3n), 150, "handed over: heard when it was sent");
   chart.hear(300, from(2n, { seq: 2, probe: true }));
-  assert.deepEqual(chart.answers(), [[300, "10.0.0.2"]]);
+  assert.deepEqual(chart.answers(), [[300, "198.18.0.2"]]);
 
   const sniffing = new Simulated();
   sniffing.core.start("sniff", 0);
@@ -875,7 +875,7 @@ Deno.test("while idle the chart keeps the last datagram per source and charts it
   chart.act(1000, (core, now) => core.chartHeld(now));
   assert.equal(chart.core.holding, false);
   assert.deepEqual(chart.happened(), [[1000, "added", 2n], [1000, "added", 3n]]);
-  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9102] });
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9102] });
   assert.deepEqual([chart.core.lastHeard(2n), chart.core.lastHeard(3n)], [200, 300]);
   assert.equal(chart.unicasts.length, 0);
   assert.equal(chart.core.counters.dropped.idle, 0);
@@ -956,7 +956,7 @@ Deno.test("a kept datagram older than one heard live since is stale", () => {
   chart.act(1000, (core, now) => core.start("maintain", now));
   chart.hear(1000, from(2n, { seq: 2 }));
   chart.act(1001, (core, now) => core.chartHeld(now));
-  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "10.0.0.2", ports: [9002] });
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
   assert.equal(chart.core.counters.dropped.stale, 1);
   assert.deepEqual(chart.happened(), [[1000, "added", 2n]]);
 });
