@@ -10,17 +10,12 @@
 import { setImmediate } from "node:timers";
 import type { ChartEvent, Entry, RemoveReason } from "./core/entry.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
-import {
-  type Arrival,
-  type DiscoveryMode,
-  type Outbox,
-  Protocol,
-  type ProtocolConfig,
-} from "./core/protocol.ts";
+import { type DiscoveryMode, type Outbox, Protocol, type ProtocolConfig } from "./core/protocol.ts";
 import { MULTICAST_GROUP } from "./core/wire.ts";
 import { DiscoveryError } from "./errors.ts";
 import type { EventQueue } from "./events.ts";
 import { type Link, Links } from "./io/links.ts";
+import type { Delivery } from "./io/process_bus.ts";
 import type { TransportKind } from "./io/transport.ts";
 import { resolveTransport } from "./io/transports.ts";
 import { newIncarnation } from "./clock.ts";
@@ -67,6 +62,8 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The time the timer is armed for, Infinity when it is not. */
   #armedFor = Infinity;
+  /** The core's count of plans when the timer was last looked at. */
+  #replans = -1;
   #stopDiscovery: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
@@ -297,8 +294,9 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     }
   }
 
-  #receive(arrival: Arrival): void {
-    this.core.handle(performance.now(), arrival);
+  #receive(delivery: Delivery): void {
+    // Stamped by the socket layer once for every chart it goes to: the clock is read once.
+    this.core.handle(delivery.receivedAt, delivery);
     this.#settle();
   }
 
@@ -309,6 +307,10 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
       this.#outgoing = [];
       for (const { link, data, hostname, port } of outgoing) this.#send(link, data, hostname, port);
     }
+    // Nothing planned anew: the deadline is no earlier than the one armed for.
+    const replans = this.core.replans;
+    if (replans === this.#replans) return;
+    this.#replans = replans;
     const deadline = this.core.deadline();
     if (deadline >= this.#armedFor) return;
     // Only an earlier deadline re-arms: a later one is found when the timer fires.
@@ -317,6 +319,8 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#armedFor = Infinity;
+      // Unarmed now: the next look must arm for whatever is due.
+      this.#replans = -1;
       this.act((core, now) => core.timeout(now));
     }, Math.max(0, Math.ceil(deadline - performance.now())));
   }

@@ -1,7 +1,10 @@
 import "./_lab.ts";
-import type { Arrival } from "../src/core/protocol.ts";
 import assert from "node:assert/strict";
-import { type DiscoveryListener, openDiscoverySocket } from "../src/io/process_bus.ts";
+import {
+  type Delivery,
+  type DiscoveryListener,
+  openDiscoverySocket,
+} from "../src/io/process_bus.ts";
 import type { DatagramSocket, SocketOptions, Transport } from "../src/io/transport.ts";
 import {
   ChartBuilder,
@@ -61,11 +64,11 @@ function encode(text: string): Uint8Array {
 /** A listener that records what it gets: `heard` as "text from host:port". */
 function listener(): DiscoveryListener & {
   heard: string[];
-  received: Arrival[];
+  received: Delivery[];
   errors: Error[];
 } {
   const heard: string[] = [];
-  const received: Arrival[] = [];
+  const received: Delivery[] = [];
   const errors: Error[] = [];
   return {
     heard,

@@ -226,7 +226,12 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #lastAnnounced = -Infinity;
   /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
   #jitter = 0.5;
+  /** The next round's time, and the chart size it was worked out for (-1: not since a change). */
+  #roundAt = 0;
+  #roundFor = -1;
   #sweepAt = Infinity;
+  /** How often a wake-up was planned anew (see {@linkcode replans}). */
+  #replans = 0;
   /** The facts of the datagram being read: one object, refilled for each. */
   readonly #facts: Facts = {
     now: 0,
@@ -337,6 +342,16 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    */
   lastHeard(id: bigint): number | undefined {
     return this.#peers.get(id)?.heardAt;
+  }
+
+  /**
+   * How many times the core has planned a wake-up anew. While it stays the
+   * same, {@linkcode deadline} is no earlier than it was (a chart that grows
+   * only spaces its rounds further), so a shell that already armed a timer
+   * for it need not ask again.
+   */
+  get replans(): number {
+    return this.#replans;
   }
 
   /**
@@ -809,7 +824,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       // Planned without this word: a newcomer, or a shorter ttl, may need it sooner.
       if (heard) {
         const due = now + sweepDelay(heard.ttl, heard.heardAt + heard.ttl, now);
-        if (due < this.#sweepAt) this.#sweepAt = due;
+        if (due < this.#sweepAt) {
+          this.#sweepAt = due;
+          this.#replans++;
+        }
       }
       return;
     }
@@ -821,6 +839,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
     if (shortest === Infinity) return;
     this.#sweepAt = now + sweepDelay(shortest, firstExpiry, now);
+    this.#replans++;
   }
 
   /** Removes instances quiet past their time-to-live; probes those going quiet. */
@@ -851,10 +870,20 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
   }
 
-  /** When the next round of announcements is due. */
+  /**
+   * When the next round of announcements is due; worked out again only when
+   * the chart's size or the last round changed, since the shell asks after
+   * every datagram.
+   */
   #nextRound(): number {
-    const elapsed = this.#lastAnnounced - this.#startedAt;
-    return this.#lastAnnounced + roundInterval(this.#rampdown, this.size, elapsed, this.#jitter);
+    const size = this.size;
+    if (size !== this.#roundFor) {
+      const elapsed = this.#lastAnnounced - this.#startedAt;
+      this.#roundAt = this.#lastAnnounced +
+        roundInterval(this.#rampdown, size, elapsed, this.#jitter);
+      this.#roundFor = size;
+    }
+    return this.#roundAt;
   }
 
   /** Announces on every link, and draws the next round's jitter. */
@@ -862,10 +891,14 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#announced = true;
     for (const link of this.#out.links()) this.#announceOn(link, now);
     this.#jitter = this.#random();
+    this.#roundFor = -1;
+    this.#replans++;
   }
 
   #announceOn(link: L, now: number): void {
     this.#lastAnnounced = now;
+    this.#roundFor = -1;
+    this.#replans++;
     this.#counters.announcements++;
     this.#out.multicast(this.#datagram(now, false, false, false), link);
   }

@@ -14,8 +14,12 @@ import {
   onSubnet,
   selectInterfaces,
 } from "./interfaces.ts";
-import { type DiscoverySocket, type Endpoint, openDiscoverySocket } from "./process_bus.ts";
-import type { Arrival } from "../core/protocol.ts";
+import {
+  type Delivery,
+  type DiscoverySocket,
+  type Endpoint,
+  openDiscoverySocket,
+} from "./process_bus.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "../core/wire.ts";
 
@@ -46,7 +50,7 @@ export interface LinksOptions {
   /** Whether instances on this machine discover each other (loopback is used). */
   localDiscovery: boolean;
   /** Called with every datagram received, on any socket, and with those handed over in the process. */
-  onDatagram(arrival: Arrival): void;
+  onDatagram(delivery: Delivery): void;
   /** Called with errors the links recover from. */
   onError(error: Error): void;
   /** Called when an interface comes into use. */
@@ -230,6 +234,7 @@ export class Links {
             port,
             handedOverAt: undefined,
             reading: undefined,
+            receivedAt: performance.now(),
           }),
         onError,
       });

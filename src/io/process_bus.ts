@@ -37,10 +37,19 @@ const HANDED_PER_TURN = 100;
  */
 const DELIVERIES_PER_TURN = 8_192;
 
+/**
+ * A datagram as the socket layer delivers it: what the protocol core reads,
+ * and when it was received, read once for every chart it goes to.
+ */
+export interface Delivery extends Arrival {
+  /** When it was received (monotonic ms): from the network, or handed over. */
+  readonly receivedAt: number;
+}
+
 /** A chart's use of a discovery socket. */
 export interface DiscoveryListener {
   /** Called with every datagram the socket receives, and with those handed over in the process. */
-  onDatagram(arrival: Arrival): void;
+  onDatagram(delivery: Delivery): void;
   /** Called with the errors the socket recovers from. */
   onError(error: Error): void;
 }
@@ -148,12 +157,13 @@ class SharedSocket {
 
   /** Delivers a datagram from the network to every chart. */
   deliver(data: Uint8Array, hostname: string, port: number): void {
-    const arrival: Arrival = {
+    const arrival: Delivery = {
       data,
       address: hostname,
       port,
       handedOverAt: undefined,
       reading: undefined,
+      receivedAt: performance.now(),
     };
     // The kernel's copy of a multicast that was handed over: only its sender
     // hears it, which tells that chart that multicast loops back.
@@ -237,15 +247,17 @@ class SharedSocket {
     }
     const handed = queue.splice(0, taken);
     if (queue.length > 0) setImmediate(() => this.#flush());
+    const receivedAt = performance.now();
     for (const item of handed) {
       item.delivered = true;
       const { data, from, at, to, sender } = item;
-      const arrival: Arrival = {
+      const arrival: Delivery = {
         data,
         address: from.address,
         port: from.port,
         handedOverAt: at,
         reading: undefined,
+        receivedAt,
       };
       if (to) {
         if (this.listeners.has(to)) this.#deliverTo(to, arrival);
@@ -257,7 +269,7 @@ class SharedSocket {
     }
   }
 
-  #deliverTo(listener: DiscoveryListener, arrival: Arrival): void {
+  #deliverTo(listener: DiscoveryListener, arrival: Delivery): void {
     try {
       listener.onDatagram(arrival);
     } catch (error) {
