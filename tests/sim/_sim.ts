@@ -245,27 +245,36 @@ export class World implements Surroundings {
    * @param until The time.
    */
   run(until: number): void {
-    const queue = this.#queue;
-    while (queue.nextAt <= until) {
-      this.now = queue.nextAt;
-      const event = queue.pop()!;
-      this.stats.events++;
-      switch (event.kind) {
-        case "wake":
-          event.instance.wake(this.now, event.timer);
-          break;
-        case "multicast":
-          this.#fanOut(event);
-          break;
-        case "unicast":
-          this.#deliverUnicast(event);
-          break;
-        case "action":
-          event.run();
-          break;
-      }
-    }
+    while (this.#queue.nextAt <= until) this.step();
     this.now = Math.max(this.now, until);
+  }
+
+  /**
+   * Runs the next event, whenever it is due.
+   *
+   * @returns `false` when none was left.
+   */
+  step(): boolean {
+    const queue = this.#queue;
+    if (queue.size === 0) return false;
+    this.now = queue.nextAt;
+    const event = queue.pop()!;
+    this.stats.events++;
+    switch (event.kind) {
+      case "wake":
+        event.instance.wake(this.now, event.timer);
+        break;
+      case "multicast":
+        this.#fanOut(event);
+        break;
+      case "unicast":
+        this.#deliverUnicast(event);
+        break;
+      case "action":
+        event.run();
+        break;
+    }
+    return true;
   }
 
   // Processes.
