@@ -39,15 +39,20 @@ Deno.test("a host cut off and back is charted by all, and charts all, within 2 i
   assert.equal(run.falseRemovals, 0);
 });
 
-Deno.test("at 30% loss, false removals stay within the bound measured, over 100,000 ttls", () => {
-  // The README claims about one in a million time-to-lives. The simulator
-  // measures some 5 in 10,000 (tests/sim/results.md): probes go out every
-  // other sweep, and a chart's 4 probes per sweep fall short of its quiet
-  // peers. This bound is the measured rate with room for chance, so that a
-  // change that makes it worse fails here.
-  const run = underLoss(30, { seed: SEED, loss: { kind: "independent", rate: 0.3 }, ttls: 115 });
-  assert.ok(run.pairTtls >= 100_000);
-  assert.ok(run.rate <= 1e-3, `${run.falseRemovals} false removals in ${run.pairTtls} ttls`);
+Deno.test("at 30% loss, false removals stay within the bounds measured, over 100,000 ttls", () => {
+  // The README claimed about one in a million time-to-lives. The simulator
+  // measures far more (tests/sim/results.md): a chart sends at most 4 probes
+  // a sweep, fewer than its quiet peers need; and when its timer fires at the
+  // deadline exactly, a quiet peer is probed every other sweep only. These
+  // bounds are the measured rates with room for chance, so that a change that
+  // makes them worse fails here.
+  const loss = { kind: "independent", rate: 0.3 } as const;
+  const exact = underLoss(30, { seed: SEED, loss, ttls: 115 });
+  assert.ok(exact.pairTtls >= 100_000);
+  assert.ok(exact.rate <= 1e-3, `${exact.falseRemovals} false removals in ${exact.pairTtls} ttls`);
+  // Timers 1 ms late, as the driver's are: every sweep probes.
+  const late = underLoss(30, { seed: SEED, loss, ttls: 115, timerLateness: 1 });
+  assert.ok(late.rate <= 1e-4, `${late.falseRemovals} false removals in ${late.pairTtls} ttls`);
 });
 
 Deno.test("a crashed instance leaves every chart within its ttl, plus the sweep's slack", () => {
