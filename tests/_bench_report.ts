@@ -1,6 +1,8 @@
 /**
  * The benchmark's figures and how they are shown: statistics over trials, the
- * Markdown tables and the SVG plot. Pure functions, no sockets.
+ * Markdown tables and the SVG plot, and the machine they were taken on. No
+ * sockets; the simulator's report (tests/sim/report.ts) shows its figures
+ * with the same helpers.
  *
  * @module
  */
@@ -17,6 +19,27 @@ export interface Machine {
   v8: string;
   /** The kernel release. */
   kernel: string;
+}
+
+/**
+ * Describes this machine.
+ *
+ * @returns Its cores, CPU, kernel and runtime.
+ */
+export function machine(): Machine {
+  let cpu = "unknown";
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? cpu;
+  } catch {
+    // Not Linux, or no /proc.
+  }
+  return {
+    cores: navigator.hardwareConcurrency,
+    cpu,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    kernel: Deno.osRelease(),
+  };
 }
 
 /** Where a row of discovery times is drawn in the plot. */

@@ -46,7 +46,7 @@ import {
   formatMs,
   formatNumber,
   type JoinPacketsRow,
-  type Machine,
+  machine,
   median,
   renderMarkdown,
   renderSvg,
@@ -932,22 +932,6 @@ async function format(ext: "md" | "svg", text: string): Promise<string> {
   await writer.close();
   const { code, stdout } = await child.output();
   return code === 0 ? new TextDecoder().decode(stdout) : text;
-}
-
-function machine(): Machine {
-  let cpu = "unknown";
-  try {
-    cpu = /^model name\s*:\s*(.+)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? cpu;
-  } catch {
-    // Not Linux, or no /proc.
-  }
-  return {
-    cores: navigator.hardwareConcurrency,
-    cpu,
-    deno: Deno.version.deno,
-    v8: Deno.version.v8,
-    kernel: Deno.osRelease(),
-  };
 }
 
 function notes(plan: Plan, transport: string, hasGc: boolean): string[] {
