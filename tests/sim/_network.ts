@@ -39,7 +39,12 @@ export type DropCause =
   | "no-route"
   | "no-host";
 
-/** The long-run share of datagrams a loss model loses. */
+/**
+ * The long-run share of datagrams a loss model loses.
+ *
+ * @param loss The model.
+ * @returns The share, in [0, 1].
+ */
 export function lossRate(loss: LossModel): number {
   switch (loss.kind) {
     case "none":
