@@ -18,6 +18,7 @@ import {
   type Delivery,
   type DiscoverySocket,
   type Endpoint,
+  fromNetwork,
   openDiscoverySocket,
 } from "./process_bus.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
@@ -227,15 +228,7 @@ export class Links {
         hostname: iface.address,
         port: 0,
         reuseAddress: false,
-        onDatagram: (data, hostname, port) =>
-          onDatagram({
-            data,
-            address: hostname,
-            port,
-            handedOverAt: undefined,
-            reading: undefined,
-            receivedAt: performance.now(),
-          }),
+        onDatagram: (data, hostname, port) => onDatagram(fromNetwork(data, hostname, port)),
         onError,
       });
     } catch (error) {

@@ -46,6 +46,25 @@ export interface Delivery extends Arrival {
   readonly receivedAt: number;
 }
 
+/**
+ * A datagram just received from the network, stamped now.
+ *
+ * @param data Its bytes.
+ * @param address Where it came from.
+ * @param port The port it came from.
+ * @returns The delivery.
+ */
+export function fromNetwork(data: Uint8Array, address: string, port: number): Delivery {
+  return {
+    data,
+    address,
+    port,
+    handedOverAt: undefined,
+    reading: undefined,
+    receivedAt: performance.now(),
+  };
+}
+
 /** A chart's use of a discovery socket. */
 export interface DiscoveryListener {
   /** Called with every datagram the socket receives, and with those handed over in the process. */
@@ -157,14 +176,7 @@ class SharedSocket {
 
   /** Delivers a datagram from the network to every chart. */
   deliver(data: Uint8Array, hostname: string, port: number): void {
-    const arrival: Delivery = {
-      data,
-      address: hostname,
-      port,
-      handedOverAt: undefined,
-      reading: undefined,
-      receivedAt: performance.now(),
-    };
+    const arrival = fromNetwork(data, hostname, port);
     // The kernel's copy of a multicast that was handed over: only its sender
     // hears it, which tells that chart that multicast loops back.
     const sender = this.#handOver ? this.endpoints.get(endpointKey(hostname, port)) : undefined;
