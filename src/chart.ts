@@ -144,7 +144,7 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    *   interfaces cannot be listed.
    */
   interfaces(): Array<{ name: string; address: string }> {
-    return this.#driver.linksInUse.map(({ name, address }) => ({ name, address }));
+    return this.#driver.links().map(({ name, address }) => ({ name, address }));
   }
 
   /**

@@ -95,11 +95,6 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     return this.#closing !== undefined;
   }
 
-  /** The links in use. */
-  get linksInUse(): Link[] {
-    return this.#links?.all ?? [];
-  }
-
   /**
    * Subscribes an event queue until it ends.
    *
@@ -193,7 +188,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   // The outbox: the core's calls.
 
   /** @returns The links in use. */
-  links(): Iterable<Link> {
+  links(): Link[] {
     return this.#links?.all ?? [];
   }
 
