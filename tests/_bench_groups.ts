@@ -178,29 +178,56 @@ async function buildCharts(options: GroupOptions): Promise<Chart<PortEntry>[]> {
 }
 
 /**
- * One chart per process that is never started or closed, on a discovery
- * port no trial uses. V8 keeps a class's hidden classes, and the optimised
- * code built for them, only while some object has them: once every chart of
- * a trial has been collected, the next trial would run deoptimised code. An
- * application keeps its charts; a benchmark that closes them all keeps this
- * one, so that each trial measures warm code as an application runs it.
+ * Two charts per process that run, and know each other, for the life of the
+ * process, on a discovery port no trial uses. V8 keeps a class's hidden
+ * classes, and the optimised code built for them, only while some object has
+ * them: once every chart of a trial has been collected, the next trial would
+ * run deoptimised code. An application keeps its charts running; a benchmark
+ * that closes them all keeps these, so that each trial measures warm code as
+ * an application runs it. A chart that never started is not enough: the
+ * objects of a running chart (its peers, its timer, its links) would still
+ * die with each trial.
  */
-let keeper: Promise<Chart<PortEntry>> | undefined;
+let keepers: Promise<Chart<PortEntry>[]> | undefined;
 
-/** The discovery port of the kept chart: below the ports the trials take. */
-const KEEPER_PORT = 29_999;
+/**
+ * The discovery port of the kept charts: below the ports the trials take,
+ * and one per process, so that the kept charts of the benchmark's processes
+ * do not hear each other.
+ */
+const KEEPER_PORT = 20_000 + Deno.pid % 10_000;
 
-/** Closes the kept chart, so that the process can end. */
+/** The kept charts announce once a minute once they know each other. */
+const KEEPER_RAMPDOWN: Rampdown = { min: 100, max: 60_000, rampdown: 1_000 };
+
+async function keep(transport: GroupOptions["transport"]): Promise<Chart<PortEntry>[]> {
+  const charts = await buildCharts({
+    kind: "charts",
+    discoveryPort: KEEPER_PORT,
+    ids: [2_000_000_001, 2_000_000_002],
+    expect: 2,
+    timeout: 10_000,
+    transport,
+    rampdown: KEEPER_RAMPDOWN,
+  });
+  const both = charts.map((chart) =>
+    foundEveryone(chart, 2, { signal: AbortSignal.timeout(10_000) })
+  );
+  for (const chart of charts) maintain(chart);
+  await Promise.all(both);
+  return charts;
+}
+
+/** Closes the kept charts, so that the process can end. */
 export async function closeKeeper(): Promise<void> {
-  const kept = keeper;
-  keeper = undefined;
-  await (await kept)?.close();
+  const kept = keepers;
+  keepers = undefined;
+  await Promise.all((await kept ?? []).map((chart) => chart.close()));
 }
 
 async function openCharts(options: GroupOptions): Promise<Group> {
-  keeper ??= new ChartBuilder().withRandomId().withServicePort(1).withDiscoveryPort(KEEPER_PORT)
-    .localDiscovery(true).withTransport(options.transport ?? "auto").finish();
-  await keeper;
+  keepers ??= keep(options.transport);
+  await keepers;
   let charts: Chart<PortEntry>[] = options.buildAtStart ? [] : await buildCharts(options);
   let building: Promise<unknown> = Promise.resolve();
   const stop = new AbortController();
