@@ -238,9 +238,10 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   /**
    * @param entry The entry that left.
    * @param reason Why.
+   * @param lastHeard When it was last heard.
    */
-  removed(entry: E, reason: RemoveReason): void {
-    if (this.#subscribers.size > 0) this.#emit({ type: "removed", entry, reason });
+  removed(entry: E, reason: RemoveReason, lastHeard: number): void {
+    if (this.#subscribers.size > 0) this.#emit({ type: "removed", entry, reason, lastHeard });
   }
 
   /**

@@ -278,6 +278,26 @@ Deno.test("the cli's live view has no colour with NO_COLOR set", async () => {
   );
 });
 
+Deno.test("a row that leaves keeps the time it was last heard, not when it last changed", () => {
+  let heard: number | undefined = 100;
+  const sightings = new Sightings(() => heard);
+  const entry = { id: 7n, address: "198.18.0.7", msg: "x" };
+  sightings.record({ type: "added", entry }, 100);
+  // Announcements that change nothing raise no event; the chart knows when they came.
+  heard = 2_500;
+  assert.equal(sightings.charted()[0].lastSeen, 2_500);
+  // Expired: the chart no longer has it, and the event says when it was last heard.
+  heard = undefined;
+  const gone = sightings.record(
+    { type: "removed", entry, reason: "expired", lastHeard: 3_000 },
+    6_300,
+  );
+  assert.equal(gone.firstSeen, 100);
+  assert.equal(gone.lastSeen, 3_000);
+  assert.equal(gone.changedAt, 6_300);
+  assert.equal(sightings.recent(0)[0].lastSeen, 3_000);
+});
+
 Deno.test("the live view cuts lines to the terminal's width and rows to its height", () => {
   const sightings = new Sightings();
   for (let id = 1n; id <= 30n; id++) {

@@ -81,13 +81,18 @@ Deno.test("a chart that closes says goodbye and its peers drop it at once", asyn
   maintain(b);
   await foundEveryone(a, 2, { signal: deadline() });
   const events = a.events();
+  const heardBefore = a.lastHeard(2n)!;
   await b.close();
   const [removed] = await collect(events, (seen) => seen.length === 1, deadline());
-  assert.deepEqual(removed, {
+  assert(removed.type === "removed");
+  const { lastHeard, ...rest } = removed;
+  assert.deepEqual(rest, {
     type: "removed",
     entry: { id: 2n, address: "127.0.0.1", ports: [9002] },
     reason: "goodbye",
   });
+  // Its last announcement, which the goodbye does not change.
+  assert.ok(lastHeard >= heardBefore && lastHeard <= performance.now());
   assert.equal(b.counters.goodbyes, 1);
   await events.return?.();
 });
@@ -106,11 +111,18 @@ Deno.test("an instance that falls silent expires within its ttl plus one interva
   const silentSince = performance.now();
   const [removed] = await collect(events, (seen) => seen.length === 1, deadline());
   const after = performance.now() - silentSince;
-  assert.deepEqual(removed, {
+  assert(removed.type === "removed");
+  const { lastHeard, ...rest } = removed;
+  assert.deepEqual(rest, {
     type: "removed",
     entry: { id: 2n, address: "127.0.0.1", ports: [9002] },
     reason: "expired",
   });
+  // Expired for having been silent since it was last heard.
+  assert.ok(
+    performance.now() - lastHeard >= b.ttl,
+    `removed ${performance.now() - lastHeard} ms after it was last heard`,
+  );
   // Its last announcement went out at most one interval (with jitter) before it fell silent.
   assert.ok(after > b.ttl - FAST.max * 1.1, `expired after ${after} ms, before its ttl`);
   assert.ok(after < b.ttl + FAST.max * 1.1 + SLACK, `expired after ${after} ms`);

@@ -76,7 +76,8 @@ export class Sightings {
       ? {
         entry,
         firstSeen,
-        lastSeen: known?.lastSeen ?? at,
+        // The chart no longer has it: the event says when it was last heard.
+        lastSeen: Math.max(event.lastHeard, known?.lastSeen ?? -Infinity),
         change: "removed",
         changedAt: at,
         reason: event.reason,

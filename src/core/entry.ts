@@ -57,6 +57,11 @@ export type ChartEvent<E extends Entry = Entry> =
     entry: E;
     /** Why it left. */
     reason: RemoveReason;
+    /**
+     * When it was last heard, on the clock of `performance.now()` (as
+     * `chart.lastHeard` gives it while the instance is charted).
+     */
+    lastHeard: number;
   }
   | {
     /**

@@ -116,8 +116,8 @@ export interface Outbox<E extends Entry, L> {
   added(entry: E): void;
   /** A charted instance announced a new address or data. */
   updated(entry: E, previous: E): void;
-  /** An instance left the chart. */
-  removed(entry: E, reason: RemoveReason): void;
+  /** An instance left the chart; it was last heard at `lastHeard`. */
+  removed(entry: E, reason: RemoveReason, lastHeard: number): void;
   /** Another live instance announces a charted id (or ours). */
   collision(entry: E, withUs: boolean): void;
 }
@@ -696,7 +696,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         return;
       }
       counters.evicted++;
-      this.#out.removed(evicted.entry, "evicted");
+      this.#out.removed(evicted.entry, "evicted", evicted.heardAt);
     }
     // Answer before telling subscribers, so that a caller that closes the
     // chart on the news does not swallow the answer.
@@ -801,7 +801,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
 
   #remove(id: bigint, peer: Peer<E>, reason: RemoveReason): void {
     this.#peers.delete(id);
-    this.#out.removed(peer.entry, reason);
+    this.#out.removed(peer.entry, reason, peer.heardAt);
   }
 
   /** Remembers a departed incarnation, so that its late or replayed datagrams stay out. */

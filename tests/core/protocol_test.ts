@@ -160,8 +160,8 @@ class Simulated implements Outbox<Entry, string> {
     this.events.push({ at: this.now, type: "updated", entry, previous });
   }
 
-  removed(entry: Entry, reason: RemoveReason): void {
-    this.events.push({ at: this.now, type: "removed", entry, reason });
+  removed(entry: Entry, reason: RemoveReason, lastHeard: number): void {
+    this.events.push({ at: this.now, type: "removed", entry, reason, lastHeard });
   }
 
   collision(entry: Entry, withUs: boolean): void {

@@ -240,9 +240,10 @@ export class SimInstance implements Outbox<PortEntry, Attachment> {
   /**
    * @param entry The entry that left.
    * @param reason Why.
+   * @param lastHeard When it was last heard.
    */
-  removed(entry: PortEntry, reason: RemoveReason): void {
-    this.#world.chartEvent(this, { type: "removed", entry, reason });
+  removed(entry: PortEntry, reason: RemoveReason, lastHeard: number): void {
+    this.#world.chartEvent(this, { type: "removed", entry, reason, lastHeard });
   }
 
   /**
