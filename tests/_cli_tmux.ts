@@ -8,8 +8,10 @@
  */
 
 import "./_lab.ts";
+import { requireTool } from "./_tools.ts";
 
 async function tmux(socket: string, ...args: string[]): Promise<string> {
+  await requireTool("tmux");
   const { code, stdout, stderr } = await new Deno.Command("tmux", {
     args: ["-S", socket, "-f", "/dev/null", ...args],
     stdin: "null",

@@ -1,6 +1,7 @@
 import { LabNet, Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { Lines } from "./_lines.ts";
+import { requireTool } from "./_tools.ts";
 
 const DEADLINE = 30_000;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -73,6 +74,7 @@ Deno.test("the node build is an ES module package with type declarations", async
 
 for (const runtime of ["node", "bun"] as const) {
   Deno.test(`a ${runtime === "node" ? "Node.js" : "Bun"} process discovers a Deno instance on another lab host and is discovered by it`, async () => {
+    await requireTool(runtime);
     await buildForNode();
     const dir = await nodeProject();
     await using lab = await LabNet.create(2);
