@@ -5,7 +5,7 @@
  * enters the lab first; `deno task bench --quick` runs a small version.
  *
  * Prints a Markdown report to stdout (progress goes to stderr) and writes it
- * to tests/bench_results.md with a plot in tests/bench_plot.svg (a quick run
+ * to docs/bench_results.md with a plot in docs/bench_plot.svg (a quick run
  * writes files only when given `--out`).
  *
  * @module
@@ -1005,7 +1005,8 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   const plan = values.quick ? QUICK : FULL;
-  const out = values.out ?? (values.quick ? undefined : new URL(".", import.meta.url).pathname);
+  const out = values.out ??
+    (values.quick ? undefined : new URL("../docs/", import.meta.url).pathname);
   const report: Report = {
     machine: machine(),
     mode: `${plan.mode} (${plan.trials} trials)`,
