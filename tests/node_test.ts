@@ -2,10 +2,9 @@ import { LabNet, Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { Lines } from "./_lines.ts";
 import { requireTool } from "./_tools.ts";
+import { buildForNode, BUILT, nodeProject, PACKED } from "./_node_package.ts";
 
 const DEADLINE = 30_000;
-const ROOT = new URL("..", import.meta.url).pathname;
-const BUILT = `${ROOT}dist/npm`;
 
 /**
  * A chart in a Node.js process, from the package `deno task build:node`
@@ -35,30 +34,6 @@ for await (const event of events) {
 await running;
 `;
 
-/** Builds the Node package, once for this file. */
-let built: Promise<void> | undefined;
-function buildForNode(): Promise<void> {
-  built ??= (async () => {
-    const { code, stderr } = await new Deno.Command("deno", {
-      args: ["task", "build:node"],
-      cwd: ROOT,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(code, 0, `deno task build:node failed:\n${new TextDecoder().decode(stderr)}`);
-  })();
-  return built;
-}
-
-/** A folder with the built package in node_modules and the Node peer beside it. */
-async function nodeProject(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "instance-chart-node-" });
-  await Deno.mkdir(`${dir}/node_modules/@x`, { recursive: true });
-  await Deno.symlink(BUILT, `${dir}/node_modules/@x/instance-chart`);
-  await Deno.writeTextFile(`${dir}/peer.mjs`, NODE_PEER);
-  return dir;
-}
-
 Deno.test("the node build is an ES module package with type declarations", async () => {
   await buildForNode();
   const pkg = JSON.parse(await Deno.readTextFile(`${BUILT}/package.json`));
@@ -69,14 +44,23 @@ Deno.test("the node build is an ES module package with type declarations", async
     default: "./mod.js",
   });
   assert.match(await Deno.readTextFile(`${BUILT}/mod.d.ts`), /ChartBuilder/);
-  assert.ok((await Deno.stat(`${ROOT}dist/instance-chart.tgz`)).isFile);
+  assert.ok((await Deno.stat(PACKED)).isFile);
+  // What npm shows, and what it needs to pick a Node.js that can load it.
+  assert.match(pkg.description, /find each other/);
+  assert.equal(pkg.engines.node, ">=20.19");
+  // No source maps: they would carry the build machine's paths.
+  for await (const file of Deno.readDir(`${BUILT}/src`)) {
+    if (!file.name.endsWith(".js")) continue;
+    const code = await Deno.readTextFile(`${BUILT}/src/${file.name}`);
+    assert.doesNotMatch(code, /sourceMappingURL|\/work\/|file:\/\//, file.name);
+  }
 });
 
 for (const runtime of ["node", "bun"] as const) {
   Deno.test(`a ${runtime === "node" ? "Node.js" : "Bun"} process discovers a Deno instance on another lab host and is discovered by it`, async () => {
     await requireTool(runtime);
     await buildForNode();
-    const dir = await nodeProject();
+    const dir = await nodeProject({ "peer.mjs": NODE_PEER });
     await using lab = await LabNet.create(2);
     const [denoHost, nodeHost] = lab.hosts;
     const signal = AbortSignal.timeout(DEADLINE);
