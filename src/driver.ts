@@ -11,7 +11,6 @@ import { setImmediate } from "node:timers";
 import type { ChartEvent, Entry, RemoveReason } from "./core/entry.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
 import { type DiscoveryMode, type Outbox, Protocol, type ProtocolConfig } from "./core/protocol.ts";
-import { MULTICAST_GROUP } from "./core/wire.ts";
 import { DiscoveryError } from "./errors.ts";
 import type { EventQueue } from "./events.ts";
 import { type Link, Links } from "./io/links.ts";
@@ -34,11 +33,18 @@ export interface ChartConfig extends Omit<ProtocolConfig, "incarnation" | "rando
   onError?: (error: Error) => void;
 }
 
+/**
+ * How long close waits for the goodbye to go out, at most, in ms: a send the
+ * kernel holds up must not hold up close.
+ */
+const GOODBYE_GRACE = 100;
+
 /** A send the core asked for, made once the core's call has returned. */
 interface Transmit {
   link: Link;
   data: Uint8Array;
-  hostname: string;
+  /** The address to send to; none for the multicast group. */
+  hostname: string | undefined;
   port: number;
 }
 
@@ -56,7 +62,10 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   #links: Links | undefined;
   readonly #subscribers = new Set<EventQueue<ChartEvent<E>>>();
   readonly #watchers = new Set<() => void>();
+  /** The multicasts under way: close waits for the goodbye among them. */
   readonly #sending = new Set<Promise<void>>();
+  /** Set once close stops waiting: what is still under way fails as its socket closes. */
+  #abandoned = false;
   /** What the core asked to send during the call under way. */
   #outgoing: Transmit[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -167,8 +176,9 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   }
 
   /**
-   * Closes the chart: discovery stops, the goodbye goes out, the sockets
-   * close and every event iterator ends. Idempotent.
+   * Closes the chart: discovery stops, the goodbye goes out (waited for
+   * 100 ms at most), the sockets close whatever is still under way, and
+   * every event iterator ends. Idempotent.
    *
    * @returns A promise that resolves once everything is closed.
    */
@@ -177,7 +187,8 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
       this.#stopDiscovery?.();
       this.act((core, now) => core.close(now));
       clearTimeout(this.#timer);
-      await Promise.allSettled([...this.#sending]);
+      await settledWithin([...this.#sending], GOODBYE_GRACE);
+      this.#abandoned = true;
       for (const queue of [...this.#subscribers]) queue.end();
       for (const watcher of [...this.#watchers]) watcher();
       await this.#links?.close();
@@ -197,7 +208,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
    * @param link The link to multicast on.
    */
   multicast(data: Uint8Array, link: Link): void {
-    this.#outgoing.push({ link, data, hostname: MULTICAST_GROUP, port: this.discoveryPort });
+    this.#outgoing.push({ link, data, hostname: undefined, port: this.discoveryPort });
   }
 
   /**
@@ -301,7 +312,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     if (this.#outgoing.length > 0) {
       const outgoing = this.#outgoing;
       this.#outgoing = [];
-      for (const { link, data, hostname, port } of outgoing) this.#send(link, data, hostname, port);
+      for (const transmit of outgoing) this.#send(transmit);
     }
     // Nothing planned anew: the deadline is no earlier than the one armed for.
     const replans = this.core.replans;
@@ -321,13 +332,39 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     }, Math.max(0, Math.ceil(deadline - performance.now())));
   }
 
-  /** Sends a datagram on a link; failures are counted and reported, never thrown. */
-  #send(link: Link, data: Uint8Array, hostname: string, port: number): void {
-    const sent = this.#links!.send(link, data, hostname, port).catch((error: Error) => {
+  /**
+   * Sends a datagram on a link; failures are counted and reported, never
+   * thrown. A unicast the links drop, too many being in flight, is counted.
+   */
+  #send({ link, data, hostname, port }: Transmit): void {
+    const links = this.#links!;
+    const sent = hostname === undefined
+      ? links.multicast(link, data)
+      : links.unicast(link, data, hostname, port);
+    if (!sent) {
+      this.core.countError("sendsDropped");
+      return;
+    }
+    const reported = sent.catch((error: Error) => {
+      if (this.#abandoned) return;
       this.core.countError("sendErrors");
       this.#config.onError?.(error);
-    }).finally(() => this.#sending.delete(sent));
-    this.#sending.add(sent);
+    });
+    if (hostname !== undefined) return;
+    const multicast = reported.finally(() => this.#sending.delete(multicast));
+    this.#sending.add(multicast);
+  }
+}
+
+/** Waits until the promises settle, or `ms` have passed. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([Promise.allSettled(promises), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -208,11 +208,16 @@ export interface PeerOptions {
     loopbackOnly?: boolean;
     rescanInterval?: number;
   };
+  /** How often to print a `stats` line, in ms; never when absent. */
+  stats?: number;
 }
 
-/** A line the peer prints: `ready` once discovery runs, then each chart event. */
+/**
+ * A line the peer prints: `ready` once discovery runs, then each chart event,
+ * and `stats` lines if asked for.
+ */
 export interface PeerLine {
-  type: "ready" | "added" | "updated" | "removed" | "collision" | "closed";
+  type: "ready" | "added" | "updated" | "removed" | "collision" | "stats" | "closed";
   id?: string;
   address?: string;
   ports?: number[];
@@ -223,6 +228,12 @@ export interface PeerLine {
   at?: number;
   /** The chart's counters, on the `closed` line. */
   counters?: Counters;
+  /** How long `chart.close()` took, in ms, on the `closed` line. */
+  closeTook?: number;
+  /** The heap in use after a full collection, in bytes, on a `stats` line. */
+  heap?: number;
+  /** The unicasts the process had in flight, on a `stats` line. */
+  unicasts?: number;
 }
 
 const PEER = new URL("./_peer.ts", import.meta.url).pathname;
@@ -244,7 +255,9 @@ export class Peer implements AsyncDisposable {
    */
   constructor(options: PeerOptions, host?: LabHost) {
     const unstable = options.transport === "node" ? [] : ["--unstable-net"];
-    const deno = ["deno", "run", "-A", ...unstable, PEER, JSON.stringify(options)];
+    // With gc exposed, a `stats` line measures the live heap.
+    const gc = "--v8-flags=--expose-gc";
+    const deno = ["deno", "run", "-A", ...unstable, gc, PEER, JSON.stringify(options)];
     const [command, ...args] = host ? ["ip", "netns", "exec", host.name, ...deno] : deno;
     this.#child = new Deno.Command(command, { args, stdin: "piped", stdout: "piped" }).spawn();
     this.#lines = this.#child.stdout

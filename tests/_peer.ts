@@ -1,13 +1,15 @@
 /**
  * A chart in a process of its own, for lab tests: started with its options as
  * JSON in the first argument, it prints `{"type":"ready"}` once discovery runs,
- * then one JSON line for each chart event, and closes its chart (saying
- * goodbye) when its standard input closes or on SIGINT or SIGTERM.
+ * then one JSON line for each chart event (and a `stats` line every
+ * `options.stats` ms), and closes its chart (saying goodbye) when its
+ * standard input closes or on SIGINT or SIGTERM.
  *
  * @module
  */
 
 import { ChartBuilder, type Entry, maintain, sniff } from "../mod.ts";
+import { unicastsInFlight } from "../src/io/links.ts";
 import "./_lab.ts";
 import type { PeerOptions } from "./_lab.ts";
 
@@ -31,9 +33,23 @@ const print = (line: object) =>
 const events = chart.events({ bufferSize: 100_000 });
 const running = (options.mode === "sniff" ? sniff : maintain)(chart);
 print({ type: "ready" });
+const stats = options.stats === undefined ? undefined : setInterval(() => {
+  (globalThis as { gc?: () => void }).gc?.();
+  const heap = Deno.memoryUsage().heapUsed;
+  print({
+    type: "stats",
+    heap,
+    unicasts: unicastsInFlight(),
+    at: performance.timeOrigin + performance.now(),
+  });
+}, options.stats);
+let closeTook: number | undefined;
 const stdinClosed = (async () => {
   for await (const _ of Deno.stdin.readable) { /* wait for the end */ }
+  clearInterval(stats);
+  const start = performance.now();
   await chart.close();
+  closeTook = performance.now() - start;
 })();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => chart.close());
@@ -47,6 +63,7 @@ for await (const event of events) {
     at,
   });
 }
+clearInterval(stats);
 await running;
 await stdinClosed;
-print({ type: "closed", counters: chart.counters });
+print({ type: "closed", counters: chart.counters, closeTook });

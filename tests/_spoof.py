@@ -6,7 +6,9 @@ inside a lab host). Usage:
     python3 tests/_spoof.py SRC_IP SRC_PORT DST_IP DST_PORT HEADER COUNT PER_SECOND
 
 Each datagram is a bare announcement (the Rust layout) of a new id with one
-port, so that every one asks the chart for an answer, sent to SRC.
+port, so that every one asks the chart for an answer, sent to SRC. SRC may be
+a range of addresses, such as 198.18.1.200-250: the datagrams take them in
+turn.
 """
 
 import socket
@@ -24,8 +26,17 @@ def checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+def sources(spec: str) -> list[str]:
+    first, _, last = spec.partition("-")
+    if not last:
+        return [first]
+    prefix, start = first.rsplit(".", 1)
+    return [f"{prefix}.{n}" for n in range(int(start), int(last) + 1)]
+
+
 def main() -> None:
-    src, sport, dst, dport, header, count, rate = sys.argv[1:8]
+    spec, sport, dst, dport, header, count, rate = sys.argv[1:8]
+    srcs = sources(spec)
     sport, dport, count, rate = int(sport), int(dport), int(count), float(rate)
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
@@ -33,6 +44,7 @@ def main() -> None:
         raw.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("0.0.0.0"))
     start = time.monotonic()
     for i in range(count):
+        src = srcs[i % len(srcs)]
         payload = struct.pack("<QQH", int(header), 1_000_000 + i, 4242)
         length = 8 + len(payload)
         pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, length)

@@ -1,4 +1,4 @@
-import { LabNet, Peer } from "./_lab.ts";
+import { type LabHost, LabNet, Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import {
@@ -11,8 +11,10 @@ import {
   type PortEntry,
 } from "../mod.ts";
 import { Keyring } from "../src/core/keyring.ts";
+import { MAX_CHART_UNICASTS } from "../src/io/links.ts";
 import { encodeAnnouncement } from "../src/core/wire.ts";
 import { freshPort, record, until } from "./_charts.ts";
+import { TextLineStream } from "./_lines.ts";
 import { seededRandom } from "./_random.ts";
 
 const DEADLINE = 30_000;
@@ -315,3 +317,119 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
   // Every newcomer asked for an answer: each was sent or suppressed.
   assert.equal(counters.repliesSuppressed + counters.replies, added().length);
 });
+
+/**
+ * Listens on a lab host for the multicasts of one address, and returns when
+ * each arrived (on the clock the peers stamp their lines with) once its
+ * standard input closes.
+ */
+function announcementTap(host: LabHost, from: string) {
+  const child = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      host.name,
+      "deno",
+      "eval",
+      `
+      import dgram from "node:dgram";
+      const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
+      const heard = [];
+      socket.on("message", (_, source) => {
+        if (source.address === "${from}") heard.push(performance.timeOrigin + performance.now());
+      });
+      socket.bind(8080, () => {
+        socket.addMembership("${MULTICAST_GROUP}", "${host.address}");
+        console.log("listening");
+      });
+      for await (const _ of Deno.stdin.readable) {}
+      console.log(JSON.stringify(heard));
+      socket.close();
+    `,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
+    new TextLineStream(),
+  )[Symbol.asyncIterator]();
+  return {
+    listening: lines.next().then(({ value }) => assert.equal(value, "listening")),
+    async heard(): Promise<number[]> {
+      await child.stdin.close();
+      const { value } = await lines.next();
+      await child.status;
+      return JSON.parse(value!);
+    },
+  };
+}
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`forged sources that do not resolve neither silence a chart nor hold up its close over ${transport}`, async () => {
+    await using lab = await LabNet.create(4);
+    const [victimHost, peerHost, attackerHost, tapHost] = lab.hosts;
+    // Intervals of at most 550 ms with jitter, a time-to-live of 1,650 ms.
+    const rampdown = { min: 100, max: 500, rampdown: 1_000 };
+    const interval = rampdown.max * 1.1;
+    const tap = announcementTap(tapHost, victimHost.address);
+    await tap.listening;
+    await using victim = new Peer(
+      { id: "1", ports: [9001], localDiscovery: false, transport, rampdown, stats: 250 },
+      victimHost,
+    );
+    await using peer = new Peer(
+      { id: "2", ports: [9002], localDiscovery: false, rampdown },
+      peerHost,
+    );
+    await victim.charts(["2"], deadline());
+    await peer.charts(["1"], deadline());
+    // Past the ramp, and the heap measured before the flood.
+    let measured = 0;
+    await victim.until((line) => line.type === "stats" && ++measured === 4, deadline());
+
+    // Nothing on the bridge answers ARP for .200 to .250: each answer waits in
+    // the kernel for its address to resolve, seconds, until that fails.
+    const sources = `${victimHost.address.replace(/\.\d+$/, "")}.200-250`;
+    const count = 40_000;
+    const rate = 4_000;
+    const floodStart = performance.timeOrigin + performance.now();
+    let flooding = true;
+    const spoof = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        attackerHost.name,
+        "python3",
+        new URL("./_spoof.py", import.meta.url).pathname,
+      ]
+        .concat([sources, "5555", victimHost.address, "8080", `${DEFAULT_HEADER}`])
+        .concat([`${count}`, `${rate}`]),
+      stdout: "piped",
+    }).output().finally(() => flooding = false);
+    // Read the victim's lines as they come (a full pipe would stall it) until the flood ends.
+    await victim.until((line) => !flooding && line.type === "stats", AbortSignal.timeout(60_000));
+    assert.equal((await spoof).code, 0);
+    const floodEnd = performance.timeOrigin + performance.now();
+    const counters = await victim.close(deadline());
+    const { closeTook } = victim.lines.at(-1)!;
+    const removed = await peer.removes("1", deadline());
+    const heard = (await tap.heard()).filter((at) => at >= floodStart && at <= floodEnd);
+
+    const times = [floodStart, ...heard, floodEnd];
+    const longest = Math.max(...times.slice(1).map((at, i) => at - times[i]));
+    const stats = victim.lines.filter((line) => line.type === "stats");
+    const inFlight = Math.max(...stats.map((line) => line.unicasts!));
+    const before = stats.findLast((line) => line.at! < floodStart)!.heap!;
+    const grown = Math.max(...stats.map((line) => line.heap!)) - before;
+    // Its announcements kept going out on time, so its peer kept it until its goodbye.
+    assert.ok(longest < interval + 1_000, `${heard.length} announcements, ${longest} ms apart`);
+    assert.equal(removed.reason, "goodbye");
+    assert.equal(peer.lines.filter((line) => line.type === "removed").length, 1);
+    // It answered until too many answers were held up, then dropped them.
+    assert.ok(inFlight <= MAX_CHART_UNICASTS, `${inFlight} unicasts in flight`);
+    assert.ok(counters.sendsDropped > 0, `${counters.replies} answers, none dropped`);
+    // Its close did not wait for them, and its heap did not keep them.
+    assert.ok(closeTook! < 1_000, `close took ${closeTook} ms`);
+    assert.ok(grown < 8 * 2 ** 20, `the heap grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
+  });
+}

@@ -28,7 +28,10 @@ export interface Counters {
   dropped: Record<DropCounter, number>;
   /** Multicast announcements sent (one per interface and round). */
   announcements: number;
-  /** Unicast answers sent to newcomers and probes. */
+  /**
+   * Unicast answers sent to newcomers and probes; those the shell dropped
+   * unsent are counted in `sendsDropped` too.
+   */
   replies: number;
   /** Unicast probes sent to instances that went quiet. */
   probes: number;
@@ -41,6 +44,12 @@ export interface Counters {
   evicted: number;
   /** Goodbyes sent. */
   goodbyes: number;
+  /**
+   * Unicasts (answers and probes) dropped unsent because too many were in
+   * flight, held up in the kernel: 256 for the chart, or 2,048 for the
+   * process. Announcements and goodbyes are never dropped for them.
+   */
+  sendsDropped: number;
   /** Sends that failed. */
   sendErrors: number;
   /** Receives that failed. */
@@ -72,6 +81,7 @@ export function newCounters(): Counters {
     repliesSuppressed: 0,
     evicted: 0,
     goodbyes: 0,
+    sendsDropped: 0,
     sendErrors: 0,
     receiveErrors: 0,
   };

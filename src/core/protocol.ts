@@ -305,11 +305,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /**
-   * Counts a failed send or receive, which only the shell sees.
+   * Counts a failed send or receive, or a send dropped, which only the shell sees.
    *
    * @param what Which.
    */
-  countError(what: "sendErrors" | "receiveErrors"): void {
+  countError(what: "sendErrors" | "sendsDropped" | "receiveErrors"): void {
     this.#counters[what]++;
   }
 

@@ -1,8 +1,9 @@
 /**
  * Where a chart listens and sends: the discovery socket (shared with the
  * other charts of the process on the same port), in the multicast group on
- * every interface in use, and one socket of its own per interface, which
- * sends there and receives the answers.
+ * every interface in use, and two sockets of its own per interface: one
+ * announces there and receives the answers, the other sends the answers and
+ * probes.
  *
  * @module
  */
@@ -32,8 +33,15 @@ export interface Link {
   address: string;
   /** The interface's netmask. */
   netmask: string;
-  /** The socket bound to the interface's address. */
+  /** The socket bound to the interface's address that multicasts the announcements. */
   socket: DatagramSocket;
+  /**
+   * A second socket bound there, that sends the unicasts (answers and
+   * probes). One to an address that does not resolve waits in the kernel for
+   * seconds, and holds up the sends of its socket after it: never the
+   * announcements.
+   */
+  unicastSocket: DatagramSocket;
 }
 
 /** What {@linkcode Links.open} needs. */
@@ -61,11 +69,31 @@ export interface LinksOptions {
 const DEFAULT_RESCAN_INTERVAL = 1_000;
 
 /**
- * Where others see a link's datagrams come from; none for a link of the
+ * The most unicasts one chart has handed to its sockets and not yet seen
+ * sent. A flood of forged sources that do not resolve holds each of its
+ * answers in the kernel for seconds; beyond this many, unicasts are dropped,
+ * so that they cannot pile up in memory.
+ */
+export const MAX_CHART_UNICASTS = 256;
+/** The most unicasts in flight for all the charts of the process together. */
+export const MAX_PROCESS_UNICASTS = 2_048;
+let processUnicasts = 0;
+
+/**
+ * Returns how many unicasts the charts of this process have in flight.
+ *
+ * @returns The number, at most {@linkcode MAX_PROCESS_UNICASTS}.
+ */
+export function unicastsInFlight(): number {
+  return processUnicasts;
+}
+
+/**
+ * Where others see a socket of a link send from; none for a link of the
  * default route, bound to `0.0.0.0`, whose source the kernel picks.
  */
-function endpointOf(link: Link): Endpoint | undefined {
-  return link.name === "*" ? undefined : { address: link.address, port: link.socket.port };
+function endpointOf(link: Link, socket: DatagramSocket): Endpoint | undefined {
+  return link.name === "*" ? undefined : { address: link.address, port: socket.port };
 }
 
 /** The links of one chart. */
@@ -77,6 +105,8 @@ export class Links {
   #scanning: Promise<void> = Promise.resolve();
   #closed = false;
   #listingFailed = false;
+  /** The unicasts of this chart in flight. */
+  #unicasts = 0;
 
   private constructor(options: LinksOptions, discovery: DiscoverySocket) {
     this.#options = options;
@@ -125,19 +155,44 @@ export class Links {
   }
 
   /**
-   * Sends a datagram from a link, or hands it to the chart of this process
-   * it is for.
+   * Multicasts an announcement or a goodbye from a link, and hands it to the
+   * other charts of this process.
    *
    * @param link The link to send from.
    * @param data The datagram.
-   * @param hostname Where to: an address or the multicast group.
-   * @param port The port there.
    * @returns A promise that resolves once the datagram is sent.
    */
-  send(link: Link, data: Uint8Array, hostname: string, port: number): Promise<void> {
-    const from = endpointOf(link);
+  multicast(link: Link, data: Uint8Array): Promise<void> {
+    const { discoveryPort } = this.#options;
+    const from = endpointOf(link, link.socket);
+    if (from) this.#discovery.handOver(data, from, MULTICAST_GROUP, discoveryPort);
+    return link.socket.send(data, MULTICAST_GROUP, discoveryPort);
+  }
+
+  /**
+   * Sends an answer or a probe from a link, or hands it to the chart of this
+   * process it is for; drops it when too many are in flight.
+   *
+   * @param link The link to send from.
+   * @param data The datagram.
+   * @param hostname The address to send to.
+   * @param port The port there.
+   * @returns A promise that resolves once the datagram is sent, or
+   *   `undefined` when it was dropped.
+   */
+  unicast(link: Link, data: Uint8Array, hostname: string, port: number): Promise<void> | undefined {
+    const from = endpointOf(link, link.unicastSocket);
     if (from && this.#discovery.handOver(data, from, hostname, port)) return Promise.resolve();
-    return link.socket.send(data, hostname, port);
+    if (this.#unicasts >= MAX_CHART_UNICASTS || processUnicasts >= MAX_PROCESS_UNICASTS) {
+      return undefined;
+    }
+    const sent = link.unicastSocket.send(data, hostname, port);
+    this.#unicasts++;
+    processUnicasts++;
+    return sent.finally(() => {
+      this.#unicasts--;
+      processUnicasts--;
+    });
   }
 
   /**
@@ -158,7 +213,7 @@ export class Links {
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.#scanning;
-    await Promise.all([...this.#links.values()].map((link) => link.socket.close()));
+    await Promise.all([...this.#links.values()].map(closeSockets));
     this.#links.clear();
     await this.#discovery.close();
   }
@@ -180,22 +235,27 @@ export class Links {
     for (const [linkKey, link] of this.#links) {
       if (wantedKeys.has(linkKey) || this.#closed) continue;
       this.#links.delete(linkKey);
-      const endpoint = endpointOf(link);
-      if (endpoint) this.#discovery.removeEndpoint(endpoint.address, endpoint.port);
+      for (const socket of [link.socket, link.unicastSocket]) {
+        const endpoint = endpointOf(link, socket);
+        if (endpoint) this.#discovery.removeEndpoint(endpoint.address, endpoint.port);
+      }
       await this.#leave(link.address);
-      await link.socket.close();
+      await closeSockets(link);
     }
     for (const iface of wanted) {
       if (this.#links.has(key(iface)) || this.#closed) continue;
       const link = await this.#openLink(iface);
       if (!link) continue;
       if (this.#closed) {
-        await link.socket.close();
+        await closeSockets(link);
         return;
       }
       this.#links.set(key(iface), link);
-      const endpoint = endpointOf(link);
-      if (endpoint) this.#discovery.addEndpoint(endpoint.address, endpoint.port);
+      // Either socket may be where a chart of this process sends to us.
+      for (const socket of [link.socket, link.unicastSocket]) {
+        const endpoint = endpointOf(link, socket);
+        if (endpoint) this.#discovery.addEndpoint(endpoint.address, endpoint.port);
+      }
       this.#options.onLinkUp(link);
     }
   }
@@ -222,16 +282,20 @@ export class Links {
     iface: Pick<NetInterface, "name" | "address" | "netmask">,
   ): Promise<Link | undefined> {
     const { transport, onDatagram, onError } = this.#options;
-    let socket: DatagramSocket;
-    try {
-      socket = await transport.open({
+    const open = () =>
+      transport.open({
         hostname: iface.address,
         port: 0,
         reuseAddress: false,
         onDatagram: (data, hostname, port) => onDatagram(fromNetwork(data, hostname, port)),
         onError,
       });
+    // The announcements' socket, then the unicasts'.
+    const sockets: DatagramSocket[] = [];
+    try {
+      while (sockets.length < 2) sockets.push(await open());
     } catch (error) {
+      await Promise.all(sockets.map((socket) => socket.close()));
       onError(
         new Error(`Cannot open a socket on ${iface.name} (${iface.address}): ${error}`, {
           cause: error,
@@ -239,10 +303,12 @@ export class Links {
       );
       return undefined;
     }
+    const [socket, unicastSocket] = sockets;
+    const link = { ...iface, socket, unicastSocket };
     try {
       await this.#discovery.joinGroup(MULTICAST_GROUP, iface.address);
     } catch (error) {
-      await socket.close();
+      await closeSockets(link);
       onError(
         new Error(`Cannot join ${MULTICAST_GROUP} on ${iface.name} (${iface.address}): ${error}`, {
           cause: error,
@@ -250,7 +316,7 @@ export class Links {
       );
       return undefined;
     }
-    return { ...iface, socket };
+    return link;
   }
 
   async #leave(address: string): Promise<void> {
@@ -260,4 +326,9 @@ export class Links {
       // The interface or its address is gone, and the membership with it.
     }
   }
+}
+
+/** Closes both sockets of a link. */
+async function closeSockets(link: Link): Promise<void> {
+  await Promise.all([link.socket.close(), link.unicastSocket.close()]);
 }

@@ -34,7 +34,11 @@ export interface DatagramSocket {
   joinGroup(group: string, interfaceAddress: string): Promise<void>;
   /** Leaves a multicast group on the interface with the given address. */
   leaveGroup(group: string, interfaceAddress: string): Promise<void>;
-  /** Closes the socket, leaving its groups; idempotent. */
+  /**
+   * Closes the socket, leaving its groups; idempotent. It does not wait for
+   * the sends under way, which may be dropped: one to an address that does
+   * not resolve can wait in the kernel for seconds.
+   */
   close(): Promise<void>;
 }
 

@@ -32,19 +32,13 @@ export const nodeTransport: Transport = {
     socket.on("message", (data, from) => options.onDatagram(data, from.address, from.port));
     socket.on("error", (error) => options.onError(error));
 
-    // node:dgram drops a datagram still queued when its socket closes, so
-    // close waits for the sends under way.
-    const sending = new Set<Promise<void>>();
     let closing: Promise<void> | undefined;
     return {
       port: socket.address().port,
       send(data, hostname, port) {
-        const sent = new Promise<void>((resolve, reject) => {
+        return new Promise<void>((resolve, reject) => {
           socket.send(data, port, hostname, (error) => error ? reject(error) : resolve());
         });
-        const settled = sent.then(() => {}, () => {}).finally(() => sending.delete(settled));
-        sending.add(settled);
-        return sent;
       },
       joinGroup(group, interfaceAddress) {
         // A throw inside the executor rejects the promise.
@@ -66,9 +60,10 @@ export const nodeTransport: Transport = {
         });
       },
       close() {
-        closing ??= Promise.all(sending).then(() =>
-          new Promise<void>((resolve) => socket.close(() => resolve()))
-        );
+        // What is still queued is dropped (its sends fail): a send to an
+        // address that does not resolve can wait for seconds, and close must
+        // not. The driver waits a moment for the goodbye before it closes.
+        closing ??= new Promise<void>((resolve) => socket.close(() => resolve()));
         return closing;
       },
     };

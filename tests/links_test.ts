@@ -1,0 +1,119 @@
+import "./_lab.ts";
+import assert from "node:assert/strict";
+import {
+  type Chart,
+  ChartBuilder,
+  type Counters,
+  DEFAULT_HEADER,
+  maintain,
+  MULTICAST_GROUP,
+  type PortEntry,
+} from "../mod.ts";
+import { encodeAnnouncement } from "../src/core/wire.ts";
+import { MAX_CHART_UNICASTS, MAX_PROCESS_UNICASTS, unicastsInFlight } from "../src/io/links.ts";
+import type { DatagramSocket, SocketOptions, Transport } from "../src/io/transport.ts";
+import { freshPort } from "./_charts.ts";
+
+/**
+ * A transport in memory whose unicasts never leave, as those to an address
+ * that does not resolve wait in the kernel, until their socket closes.
+ */
+class StuckTransport implements Transport {
+  readonly opened: SocketOptions[] = [];
+  multicasts = 0;
+  unicasts = 0;
+
+  open(options: SocketOptions): Promise<DatagramSocket> {
+    this.opened.push(options);
+    const port = 40_000 + this.opened.length;
+    const stuck = new Set<() => void>();
+    const socket: DatagramSocket = {
+      port,
+      send: (_data, hostname) => {
+        if (hostname === MULTICAST_GROUP) {
+          this.multicasts++;
+          return Promise.resolve();
+        }
+        this.unicasts++;
+        return new Promise<void>((_, reject) => {
+          stuck.add(() => reject(new Error("send ECANCELED: the socket closed")));
+        });
+      },
+      joinGroup: () => Promise.resolve(),
+      leaveGroup: () => Promise.resolve(),
+      close() {
+        for (const cancel of stuck) cancel();
+        stuck.clear();
+        return Promise.resolve();
+      },
+    };
+    return Promise.resolve(socket);
+  }
+
+  /** Delivers newcomers' announcements, each from a loopback address, to the discovery socket. */
+  newcomers(n: number, firstId: number): void {
+    for (let i = 0; i < n; i++) {
+      const datagram = encodeAnnouncement({
+        header: DEFAULT_HEADER,
+        id: BigInt(firstId + i),
+        ports: [1],
+        reply: false,
+      });
+      this.opened[0].onDatagram(datagram, `127.0.0.${2 + (i % 200)}`, 5555);
+    }
+  }
+}
+
+function stuckChart(id: number, discoveryPort: number, transport: Transport) {
+  return new ChartBuilder().withId(id).withServicePort(9000 + id)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withTransport(transport)
+    .withLimits({ replies: { total: 100_000, perSource: 100_000 } }).finish();
+}
+
+Deno.test("a chart whose answers are held up drops those beyond its bound and closes at once", async () => {
+  const transport = new StuckTransport();
+  const chart = await stuckChart(1, freshPort(), transport);
+  maintain(chart);
+  const announced = transport.multicasts;
+  transport.newcomers(MAX_CHART_UNICASTS + 100, 1_000);
+
+  assert.equal(chart.counters.replies, MAX_CHART_UNICASTS + 100);
+  assert.equal(transport.unicasts, MAX_CHART_UNICASTS);
+  assert.equal(chart.counters.sendsDropped, 100);
+  assert.equal(unicastsInFlight(), MAX_CHART_UNICASTS);
+  // Its goodbye goes out, and close does not wait for what is held up.
+  const start = performance.now();
+  await chart.close();
+  const took = performance.now() - start;
+  assert.ok(took < 1_000, `close took ${took} ms`);
+  assert.equal(chart.counters.goodbyes, 1);
+  assert.ok(transport.multicasts > announced, "the goodbye was sent");
+  assert.equal(unicastsInFlight(), 0);
+  assert.equal(chart.counters.sendErrors, 0, "abandoned sends are no errors");
+});
+
+Deno.test("the charts of a process together have a bounded number of unicasts in flight", async () => {
+  const transport = new StuckTransport();
+  const discoveryPort = freshPort();
+  const n = Math.ceil(MAX_PROCESS_UNICASTS / MAX_CHART_UNICASTS) + 1;
+  const charts: Chart<PortEntry>[] = [];
+  for (let id = 1; id <= n; id++) charts.push(await stuckChart(id, discoveryPort, transport));
+  try {
+    for (const chart of charts) maintain(chart);
+    // One discovery socket for them all: each chart hears, and answers, every newcomer.
+    transport.newcomers(MAX_CHART_UNICASTS, 1_000);
+
+    const sum = (count: (counters: Counters) => number) =>
+      charts.reduce((total, chart) => total + count(chart.counters), 0);
+    assert.equal(sum((counters) => counters.replies), n * MAX_CHART_UNICASTS);
+    assert.equal(unicastsInFlight(), MAX_PROCESS_UNICASTS);
+    assert.equal(transport.unicasts, MAX_PROCESS_UNICASTS);
+    assert.equal(
+      sum((counters) => counters.sendsDropped),
+      n * MAX_CHART_UNICASTS - MAX_PROCESS_UNICASTS,
+    );
+  } finally {
+    for (const chart of charts) await chart.close();
+  }
+  assert.equal(unicastsInFlight(), 0);
+});
