@@ -319,14 +319,16 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    * report the change as `"updated"`.
    *
    * @param ports The new ports, as many as before, each 1 to 65535.
-   * @throws {TypeError} On a chart built with a custom message, or if a port is not an integer.
+   * @throws {TypeError} On a chart built with a custom message, if the list is
+   *   not an array or has a hole, or if a port is not an integer.
    * @throws {RangeError} If the number of ports changes or a port is out of range.
    */
   setServicePorts(this: Chart<PortEntry>, ports: readonly number[]): void {
     const current = this.#portsOrThrow();
-    if (!Array.isArray(ports) || ports.length !== current.length) {
+    if (!Array.isArray(ports)) throw new TypeError("Cannot set service ports: not an array");
+    if (ports.length !== current.length) {
       throw new RangeError(
-        `Cannot set ${ports?.length} service ports: this chart announces ${current.length}`,
+        `Cannot set ${ports.length} service ports: this chart announces ${current.length}`,
       );
     }
     const checked = checkServicePorts(ports);

@@ -280,6 +280,9 @@ Deno.test("the chart's setters reject sparse or malformed arguments and discover
     assert.throws(() => chart.setServicePorts(ports as number[]), TypeError, String(ports));
   }
   assert.throws(() => chart.setServicePorts([0]), RangeError);
+  for (const ports of ["8", 8, null, new Uint16Array([80])]) {
+    assert.throws(() => chart.setServicePorts(ports as unknown as number[]), TypeError);
+  }
   const key = "a key of sixteen bytes or more";
   // deno-lint-ignore no-sparse-arrays
   const keyHole = [key, , key] as unknown as string[];
