@@ -27,9 +27,9 @@ export const MAX_INTERVAL: number = Math.floor(MAX_TTL / (3 * (1 + JITTER)));
  * The most instances a chart may hold: V8's maps hold at most 2^24 entries,
  * and a chart keeps up to this many datagrams before discovery starts.
  */
-export const MAX_ENTRIES = 1 << 20;
+export const MAX_ENTRIES: number = 1 << 20;
 /** The longest delay a timer takes; a longer one fires at once. */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+export const MAX_TIMER_DELAY: number = 2 ** 31 - 1;
 
 /**
  * Checks that an options argument is an object.
