@@ -24,7 +24,7 @@
  */
 
 export { ChartBuilder } from "./src/builder.ts";
-export { Chart, type EventsOptions, type ServiceAddress } from "./src/chart.ts";
+export { Chart, type ChartEvents, type EventsOptions, type ServiceAddress } from "./src/chart.ts";
 export type { Counters, DropCounter } from "./src/core/counters.ts";
 export type { ChartEvent, Entry, MsgEntry, PortEntry, RemoveReason } from "./src/core/entry.ts";
 export { DEFAULT_BARE_TTL } from "./src/core/expiry.ts";
@@ -39,6 +39,7 @@ export {
   type WaitOptions,
 } from "./src/discovery.ts";
 export { DiscoveryError, EventOverflowError } from "./src/errors.ts";
+export type { OverflowPolicy } from "./src/events.ts";
 export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/core/interval.ts";
 export type { InterfaceOptions } from "./src/io/interfaces.ts";
 export type { VerifyFailure } from "./src/core/keyring.ts";

@@ -7,11 +7,20 @@
 import { type Chart, openChart } from "./chart.ts";
 import type { Entry, MsgEntry, PortEntry } from "./core/entry.ts";
 import type { ExpiryOptions, Limits } from "./core/protocol.ts";
-import { checkBareTtl, checkMsg, checkPort, checkServicePorts } from "./config.ts";
+import {
+  checkBareTtl,
+  checkMsg,
+  checkObject,
+  checkPort,
+  checkRampdown,
+  checkServicePorts,
+  MAX_ENTRIES,
+  MAX_TIMER_DELAY,
+} from "./config.ts";
 import { randomId, toId } from "./ids.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
 import { Keyring } from "./core/keyring.ts";
-import { DEFAULT_RAMPDOWN, type Rampdown, validateRampdown } from "./core/interval.ts";
+import { DEFAULT_RAMPDOWN, type Rampdown } from "./core/interval.ts";
 import type { TransportKind } from "./io/transport.ts";
 import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER, isUint64 } from "./core/wire.ts";
 
@@ -115,7 +124,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    *
    * @param ports The ports, each 1 to 65535.
    * @returns A builder with the service ports set.
-   * @throws {TypeError} If a port is not an integer.
+   * @throws {TypeError} If the list is not an array or has a hole, or a port
+   *   is not an integer.
    * @throws {RangeError} If the list is empty or too long, or a port is out of range.
    */
   withServicePorts(ports: readonly number[]): ChartBuilder<HasId, PortEntry> {
@@ -179,10 +189,12 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @param rampdown The ramp, in milliseconds.
    * @returns A builder with the ramp set.
    * @throws {TypeError} If a duration is not a finite number.
-   * @throws {RangeError} If a duration is negative, `max` is 0, or `min` exceeds `max`.
+   * @throws {RangeError} If a duration is negative, `max` is 0 or beyond
+   *   1,090,909 ms (about 18 minutes: three intervals, jitter included, must
+   *   fit in the one-hour time-to-live), or `min` exceeds `max`.
    */
   withRampdown(rampdown: Rampdown): ChartBuilder<HasId, E> {
-    return this.#with({ rampdown: validateRampdown(rampdown) });
+    return this.#with({ rampdown: checkRampdown(rampdown) });
   }
 
   /**
@@ -231,27 +243,41 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @param interfaces Names to include or exclude, loopback only, and how
    *   often to look for changes.
    * @returns A builder with the interfaces set.
-   * @throws {TypeError} If a list is not an array of names.
-   * @throws {RangeError} If the rescan interval is not positive.
+   * @throws {TypeError} If it is not an object, a list is not an array of
+   *   names, or `loopbackOnly` is not a boolean.
+   * @throws {RangeError} If the rescan interval is not positive, or longer
+   *   than a timer takes (2^31 - 1 ms).
    */
   withInterfaces(interfaces: InterfaceOptions): ChartBuilder<HasId, E> {
+    checkObject(interfaces, "interfaces");
     for (const key of ["include", "exclude"] as const) {
       const names = interfaces[key];
+      // Index by index: some() skips the holes of a sparse array.
       if (
-        names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== "string"))
+        names !== undefined &&
+        (!Array.isArray(names) || Array.from(names).some((n) => typeof n !== "string"))
       ) {
         throw new TypeError(`Cannot use interfaces.${key}: not an array of interface names`);
       }
     }
-    const { rescanInterval } = interfaces;
+    const { loopbackOnly, rescanInterval } = interfaces;
+    if (loopbackOnly !== undefined && typeof loopbackOnly !== "boolean") {
+      throw new TypeError(`Cannot use interfaces.loopbackOnly ${loopbackOnly}: not a boolean`);
+    }
     if (rescanInterval !== undefined && !(rescanInterval > 0 && Number.isFinite(rescanInterval))) {
       throw new RangeError(`Cannot rescan interfaces every ${rescanInterval} ms: not positive`);
+    }
+    // A longer delay makes a timer fire at once: the rescan would spin.
+    if (rescanInterval !== undefined && rescanInterval > MAX_TIMER_DELAY) {
+      throw new RangeError(
+        `Cannot rescan interfaces every ${rescanInterval} ms: at most ${MAX_TIMER_DELAY}`,
+      );
     }
     return this.#with({
       interfaces: {
         include: interfaces.include && [...interfaces.include],
         exclude: interfaces.exclude && [...interfaces.exclude],
-        loopbackOnly: interfaces.loopbackOnly,
+        loopbackOnly,
         rescanInterval,
       },
     });
@@ -264,10 +290,16 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    *
    * @param expiry Whether instances expire, and the time-to-live of bare ones.
    * @returns A builder with expiry set.
+   * @throws {TypeError} If it is not an object, `enabled` is not a boolean or
+   *   `bareTtl` not a number.
    * @throws {RangeError} If `bareTtl` is not a positive number of milliseconds.
    */
   withExpiry(expiry: ExpiryOptions): ChartBuilder<HasId, E> {
+    checkObject(expiry, "expiry");
     const { enabled, bareTtl } = expiry;
+    if (enabled !== undefined && typeof enabled !== "boolean") {
+      throw new TypeError(`Cannot use expiry.enabled ${enabled}: not a boolean`);
+    }
     if (bareTtl !== undefined) checkBareTtl(bareTtl);
     return this.#with({ expiry: { enabled, bareTtl } });
   }
@@ -282,7 +314,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @param keys The keys, each at least 16 bytes (as UTF-8 for a string);
    *   32 random bytes are best.
    * @returns A builder with the keys set.
-   * @throws {TypeError} If a key is neither a string nor a Uint8Array.
+   * @throws {TypeError} If the list is not an array, or a key (a hole
+   *   included) is neither a string nor a Uint8Array.
    * @throws {RangeError} If the list is empty or a key is too short.
    */
   withKeys(keys: readonly (string | Uint8Array)[]): ChartBuilder<HasId, E> {
@@ -299,10 +332,14 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    *
    * @param limits The bounds.
    * @returns A builder with the limits set.
-   * @throws {RangeError} If a bound is not a positive integer.
+   * @throws {TypeError} If `limits` or `replies` is not an object.
+   * @throws {RangeError} If a bound is not a positive integer, or
+   *   `maxEntries` is beyond 1,048,576 (2^20).
    */
   withLimits(limits: Limits): ChartBuilder<HasId, E> {
+    checkObject(limits, "limits");
     const { maxEntries, replies = {} } = limits;
+    checkObject(replies, "limits.replies");
     for (
       const [name, value] of [
         ["maxEntries", maxEntries],
@@ -314,6 +351,10 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
         throw new RangeError(`Cannot use ${name} ${value}: not a positive integer`);
       }
     }
+    // Past it, a flood of forged ids would outgrow the chart's maps and crash it.
+    if (maxEntries !== undefined && maxEntries > MAX_ENTRIES) {
+      throw new RangeError(`Cannot use maxEntries ${maxEntries}: at most ${MAX_ENTRIES}`);
+    }
     return this.#with({ limits: { maxEntries, replies: { ...replies } } });
   }
 
@@ -322,8 +363,13 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    *
    * @param onError Called with each error.
    * @returns A builder with the callback set.
+   * @throws {TypeError} If it is not a function.
    */
   withErrorHandler(onError: (error: Error) => void): ChartBuilder<HasId, E> {
+    // Checked now: discovery calls it long after, where a throw is unhandled.
+    if (typeof onError !== "function") {
+      throw new TypeError(`Cannot use error handler ${String(onError)}: not a function`);
+    }
     return this.#with({ onError });
   }
 

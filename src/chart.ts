@@ -11,7 +11,7 @@ import type { Counters } from "./core/counters.ts";
 import type { ChartEvent, Entry, MsgEntry, PortEntry } from "./core/entry.ts";
 import type { Protocol } from "./core/protocol.ts";
 import { type ChartConfig, Driver } from "./driver.ts";
-import { DEFAULT_EVENT_BUFFER, EventQueue } from "./events.ts";
+import { DEFAULT_EVENT_BUFFER, EventQueue, type OverflowPolicy } from "./events.ts";
 import { toId } from "./ids.ts";
 import type { Link } from "./io/links.ts";
 
@@ -29,11 +29,37 @@ export interface EventsOptions {
   signal?: AbortSignal;
   /**
    * The most unread events to buffer before the iterator fails with
-   * {@linkcode EventOverflowError}.
+   * {@linkcode EventOverflowError}, or drops the oldest (see `overflow`).
    *
    * @default {256}
    */
   bufferSize?: number;
+  /**
+   * What the iterator does when more than `bufferSize` events are unread:
+   * `"throw"` delivers the buffered events, then fails with
+   * {@linkcode EventOverflowError} and ends; `"drop-oldest"` drops the
+   * oldest unread event to make room, counts it in the iterator's
+   * `dropped`, and goes on. A loop that must
+   * survive a flood (forged newcomers, say) takes `"drop-oldest"` and reads
+   * `chart.entries()` whenever `dropped` grew, since what it missed is gone.
+   *
+   * @default {"throw"}
+   */
+  overflow?: OverflowPolicy;
+}
+
+/**
+ * The iterator of {@linkcode Chart.prototype.events}: the chart's events,
+ * and a count of those it dropped.
+ *
+ * @typeParam E The entries.
+ */
+export interface ChartEvents<E extends Entry> extends AsyncIterableIterator<ChartEvent<E>> {
+  /**
+   * How many unread events were dropped to make room for newer ones, with
+   * `overflow: "drop-oldest"`; always 0 with `"throw"`.
+   */
+  readonly dropped: number;
 }
 
 /**
@@ -293,14 +319,16 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    * report the change as `"updated"`.
    *
    * @param ports The new ports, as many as before, each 1 to 65535.
-   * @throws {TypeError} On a chart built with a custom message, or if a port is not an integer.
+   * @throws {TypeError} On a chart built with a custom message, if the list is
+   *   not an array or has a hole, or if a port is not an integer.
    * @throws {RangeError} If the number of ports changes or a port is out of range.
    */
   setServicePorts(this: Chart<PortEntry>, ports: readonly number[]): void {
     const current = this.#portsOrThrow();
-    if (!Array.isArray(ports) || ports.length !== current.length) {
+    if (!Array.isArray(ports)) throw new TypeError("Cannot set service ports: not an array");
+    if (ports.length !== current.length) {
       throw new RangeError(
-        `Cannot set ${ports?.length} service ports: this chart announces ${current.length}`,
+        `Cannot set ${ports.length} service ports: this chart announces ${current.length}`,
       );
     }
     const checked = checkServicePorts(ports);
@@ -330,6 +358,8 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    * drop the old one. No peer is lost on the way.
    *
    * @param keys The keys, the one that signs first.
+   * @throws {TypeError} If the list is not an array, or a key (a hole
+   *   included) is neither a string nor a Uint8Array.
    * @throws {RangeError} If there is no key, or one is shorter than 16 bytes.
    */
   setKeys(keys: readonly (string | Uint8Array)[]): void {
@@ -351,12 +381,16 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
   /**
    * Subscribes to changes of the chart. The iterator ends when the chart
    * closes or the signal aborts. It buffers unread events; when more than
-   * `bufferSize` are unread, it delivers those and then throws
-   * {@linkcode EventOverflowError} rather than skip any.
+   * `bufferSize` are unread, by default it delivers those and then throws
+   * {@linkcode EventOverflowError} rather than skip any; with
+   * `overflow: "drop-oldest"` it drops the oldest unread event instead,
+   * counts it in `dropped`, and never throws.
    *
-   * @param options A signal to stop, and the buffer size.
+   * @param options A signal to stop, the buffer size, and what to do when it overflows.
    * @returns An async iterator of events, subscribed from this call on.
-   * @throws {RangeError} If `bufferSize` is not a positive integer.
+   * @throws {TypeError} If `signal` is not an AbortSignal.
+   * @throws {RangeError} If `bufferSize` is not a positive integer, or
+   *   `overflow` is neither `"throw"` nor `"drop-oldest"`.
    *
    * @example Log every newcomer
    * ```ts ignore
@@ -364,18 +398,40 @@ export class Chart<E extends Entry = PortEntry> implements AsyncDisposable {
    *   if (event.type === "added") console.log(event.entry);
    * }
    * ```
+   *
+   * @example Survive a flood of events, and resynchronise after one
+   * ```ts ignore
+   * const events = chart.events({ overflow: "drop-oldest" });
+   * let dropped = 0;
+   * for await (const event of events) {
+   *   if (events.dropped > dropped) {
+   *     dropped = events.dropped;
+   *     console.log("missed some events; the chart now:", chart.entries());
+   *   }
+   *   console.log(event.type, event.entry.id);
+   * }
+   * ```
    */
-  events(options: EventsOptions = {}): AsyncIterableIterator<ChartEvent<E>> {
+  events(options: EventsOptions = {}): ChartEvents<E> {
     const bufferSize = options.bufferSize ?? DEFAULT_EVENT_BUFFER;
     if (!Number.isInteger(bufferSize) || bufferSize < 1) {
       throw new RangeError(`Cannot buffer ${bufferSize} events: not a positive integer`);
     }
+    const overflow = options.overflow ?? "throw";
+    if (overflow !== "throw" && overflow !== "drop-oldest") {
+      throw new RangeError(
+        `Cannot use overflow ${String(overflow)}: not "throw" or "drop-oldest"`,
+      );
+    }
     const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`Cannot stop events on ${String(signal)}: not an AbortSignal`);
+    }
     const onAbort = () => queue.end();
     const queue: EventQueue<ChartEvent<E>> = new EventQueue(bufferSize, () => {
       this.#driver.unsubscribe(queue);
       signal?.removeEventListener("abort", onAbort);
-    });
+    }, overflow);
     if (this.closed || signal?.aborted) {
       queue.end();
     } else {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { JITTER, type Rampdown, validateRampdown } from "./core/interval.ts";
 import { MAX_TTL } from "./core/schedule.ts";
 import { encodeMsg, MAX_PAYLOAD_SIZE } from "./core/wire.ts";
 
@@ -15,6 +16,33 @@ export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
 /** The most service ports one announcement carries. */
 export const MAX_SERVICE_PORTS: number = MAX_PAYLOAD_SIZE / 2;
+/**
+ * The longest interval a ramp may reach, in milliseconds: three of them,
+ * jitter included, still fit in the longest time-to-live a chart takes
+ * from an announcement, so peers never expire an instance between two of
+ * its announcements.
+ */
+export const MAX_INTERVAL: number = Math.floor(MAX_TTL / (3 * (1 + JITTER)));
+/**
+ * The most instances a chart may hold: V8's maps hold at most 2^24 entries,
+ * and a chart keeps up to this many datagrams before discovery starts.
+ */
+export const MAX_ENTRIES: number = 1 << 20;
+/** The longest delay a timer takes; a longer one fires at once. */
+export const MAX_TIMER_DELAY: number = 2 ** 31 - 1;
+
+/**
+ * Checks that an options argument is an object.
+ *
+ * @param value The argument.
+ * @param what What it is, for the error: `"limits"`, say.
+ * @throws {TypeError} If it is not an object.
+ */
+export function checkObject(value: unknown, what: string): void {
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(`Cannot use ${what} ${String(value)}: not an object`);
+  }
+}
 
 /**
  * Checks a service or discovery port.
@@ -52,7 +80,15 @@ export function checkServicePorts(ports: readonly number[]): readonly number[] {
       `Cannot use ${ports.length} service ports: at most ${MAX_SERVICE_PORTS} fit in one datagram`,
     );
   }
-  return Object.freeze(ports.map((port) => checkPort(port, "service port")));
+  // Index by index: map() and every() skip the holes of a sparse array.
+  const checked: number[] = [];
+  for (let i = 0; i < ports.length; i++) {
+    if (!(i in ports)) {
+      throw new TypeError(`Cannot use service ports: none at index ${i} (a sparse array)`);
+    }
+    checked.push(checkPort(ports[i], "service port"));
+  }
+  return Object.freeze(checked);
 }
 
 /**
@@ -65,13 +101,35 @@ export function checkServicePorts(ports: readonly number[]): readonly number[] {
  * @throws {RangeError} If its JSON does not fit in one datagram.
  */
 export function checkMsg<M>(msg: M): M {
-  const size = encodeMsg(msg).length;
-  if (size > MAX_PAYLOAD_SIZE) {
+  // Serialised once: a toJSON() or getter may answer differently the next time.
+  const json = encodeMsg(msg);
+  if (json.length > MAX_PAYLOAD_SIZE) {
     throw new RangeError(
-      `Cannot use a custom msg of ${size} bytes: at most ${MAX_PAYLOAD_SIZE} fit in one datagram`,
+      `Cannot use a custom msg of ${json.length} bytes: at most ${MAX_PAYLOAD_SIZE} fit in one datagram`,
     );
   }
-  return JSON.parse(JSON.stringify(msg));
+  return JSON.parse(new TextDecoder().decode(json));
+}
+
+/**
+ * Checks the ramp of the announcement interval.
+ *
+ * @param rampdown The ramp, in milliseconds.
+ * @returns A copy of the ramp.
+ * @throws {TypeError} If it is not an object, or a duration is not a finite number.
+ * @throws {RangeError} If a duration is negative, `max` is 0 or beyond
+ *   {@linkcode MAX_INTERVAL}, or `min` exceeds `max`.
+ */
+export function checkRampdown(rampdown: Rampdown): Rampdown {
+  checkObject(rampdown, "rampdown");
+  const checked = validateRampdown(rampdown);
+  if (checked.max > MAX_INTERVAL) {
+    throw new RangeError(
+      `Cannot use rampdown max ${checked.max} ms: at most ${MAX_INTERVAL}, so that three ` +
+        "intervals fit in the longest time-to-live (one hour)",
+    );
+  }
+  return checked;
 }
 
 /**
@@ -79,10 +137,14 @@ export function checkMsg<M>(msg: M): M {
  *
  * @param bareTtl The time-to-live, in milliseconds.
  * @returns The time-to-live.
+ * @throws {TypeError} If it is not a number.
  * @throws {RangeError} If it is not more than 0 and at most one hour, the
  *   longest time-to-live a chart takes from an announcement.
  */
 export function checkBareTtl(bareTtl: number): number {
+  if (typeof bareTtl !== "number") {
+    throw new TypeError(`Cannot use bareTtl ${String(bareTtl)}: not a number of milliseconds`);
+  }
   if (!(bareTtl > 0 && bareTtl <= MAX_TTL)) {
     throw new RangeError(`Cannot use bareTtl ${bareTtl}: not in 1..${MAX_TTL} ms`);
   }

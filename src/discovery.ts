@@ -25,10 +25,17 @@ export interface WaitOptions {
  * newcomers directly so that they fill their chart fast. Announcements repeat
  * on the chart's interval.
  *
+ * Discovery runs once at a time on a chart: a second `maintain` or `sniff`
+ * while one runs throws at once (it does not return a rejected promise,
+ * which nobody awaiting it would turn into an unhandled rejection). On a
+ * closed chart, or with an aborted signal, it resolves at once.
+ *
  * @param chart The chart to maintain.
  * @param options A signal to stop.
  * @returns A promise that resolves when the chart closes or the signal aborts.
- * @throws {Error} If discovery already runs on the chart.
+ * @throws {Error} Synchronously, if discovery already runs on the chart.
+ * @throws {TypeError} Synchronously, if `chart` is not a chart built by the
+ *   ChartBuilder or `signal` is not an AbortSignal.
  *
  * @example Maintain a chart until the scope ends
  * ```ts ignore
@@ -39,18 +46,21 @@ export interface WaitOptions {
  * ```
  */
 export function maintain(chart: Chart<Entry>, options: DiscoveryOptions = {}): Promise<void> {
-  return driverOf(chart).run("maintain", options.signal);
+  return driverOf(chart).run("maintain", checkSignal(options, "maintain"));
 }
 
 /**
  * Charts every instance it hears without ever sending anything: the instances
  * on the network do not learn of this one. Useful for clients that look for
- * services and for monitoring.
+ * services and for monitoring. Like {@linkcode maintain}, it throws at once
+ * while discovery already runs on the chart.
  *
  * @param chart The chart to fill.
  * @param options A signal to stop.
  * @returns A promise that resolves when the chart closes or the signal aborts.
- * @throws {Error} If discovery already runs on the chart.
+ * @throws {Error} Synchronously, if discovery already runs on the chart.
+ * @throws {TypeError} Synchronously, if `chart` is not a chart built by the
+ *   ChartBuilder or `signal` is not an AbortSignal.
  *
  * @example List the instances heard within two seconds
  * ```ts ignore
@@ -66,16 +76,41 @@ export function maintain(chart: Chart<Entry>, options: DiscoveryOptions = {}): P
  * ```
  */
 export function sniff(chart: Chart<Entry>, options: DiscoveryOptions = {}): Promise<void> {
-  return driverOf(chart).run("sniff", options.signal);
+  return driverOf(chart).run("sniff", checkSignal(options, "sniff"));
+}
+
+/** The signal of an options object, checked now: a wrong one would fail discovery later. */
+function checkSignal(options: { signal?: AbortSignal }, action: string): AbortSignal | undefined {
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Cannot ${action} until ${String(signal)}: not an AbortSignal`);
+  }
+  return signal;
+}
+
+/** The size of a cluster to wait for: a positive integer, or it could never be reached. */
+function checkClusterSize(n: number): void {
+  if (typeof n !== "number") {
+    throw new TypeError(`Cannot wait for ${String(n)} instances: not a number`);
+  }
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`Cannot wait for ${n} instances: not a positive integer`);
+  }
 }
 
 /**
  * Waits until the chart holds `n` instances, this one included.
  *
+ * Every error comes as a rejection of the returned promise, never as a
+ * synchronous throw.
+ *
  * @param chart The chart, with discovery running on it.
- * @param n The size of the cluster.
+ * @param n The size of the cluster: a positive integer.
  * @param options A signal to stop waiting.
  * @returns A promise that resolves once the chart has `n` instances.
+ * @throws {RangeError} If `n` is not a positive integer (`NaN`, `1.5`, `0`),
+ *   which no chart could ever reach.
+ * @throws {TypeError} If `n` is not a number, or `signal` not an AbortSignal.
  * @throws {DiscoveryError} If the chart closes first.
  * @throws {unknown} The signal's reason, if it aborts first.
  *
@@ -97,7 +132,8 @@ export async function foundEveryone(
   n: number,
   options: WaitOptions = {},
 ): Promise<void> {
-  const { signal } = options;
+  checkClusterSize(n);
+  const signal = checkSignal(options, `wait for ${n} instances`);
   signal?.throwIfAborted();
   if (chart.size >= n) return;
   if (chart.closed) throw closedWith(chart, n);
@@ -127,12 +163,15 @@ function closedWith(chart: Chart<Entry>, n: number): DiscoveryError {
 /**
  * Waits until the chart holds a majority of a cluster of `n`, that is
  * `Math.ceil(n / 2)` instances, this one included. Useful for vote-based
- * consensus such as Raft.
+ * consensus such as Raft. Every error comes as a rejection of the returned
+ * promise, never as a synchronous throw.
  *
  * @param chart The chart, with discovery running on it.
- * @param n The size of the cluster.
+ * @param n The size of the cluster: a positive integer.
  * @param options A signal to stop waiting.
  * @returns A promise that resolves once the chart holds a majority.
+ * @throws {RangeError} If `n` is not a positive integer (`NaN`, `1.5`, `0`).
+ * @throws {TypeError} If `n` is not a number, or `signal` not an AbortSignal.
  * @throws {DiscoveryError} If the chart closes first.
  * @throws {unknown} The signal's reason, if it aborts first.
  *
@@ -149,10 +188,12 @@ function closedWith(chart: Chart<Entry>, n: number): DiscoveryError {
  * await foundMajority(chart, 5);
  * ```
  */
-export function foundMajority(
+export async function foundMajority(
   chart: Chart<Entry>,
   n: number,
   options: WaitOptions = {},
 ): Promise<void> {
-  return foundEveryone(chart, Math.ceil(n / 2), options);
+  // Checked before halving: 1.5 would pass as a cluster of 1.
+  checkClusterSize(n);
+  await foundEveryone(chart, Math.ceil(n / 2), options);
 }

@@ -154,12 +154,18 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
    * @param mode Whether to announce or only listen.
    * @param signal Stops discovery when aborted.
    * @returns A promise that resolves when discovery stops.
-   * @throws {Error} If discovery already runs.
+   * @throws {Error} If discovery already runs, synchronously: a second call
+   *   is seldom awaited, and its rejection would go unhandled.
    * @throws {TypeError} To maintain a chart that has nothing to announce.
    */
-  async run(mode: DiscoveryMode, signal?: AbortSignal): Promise<void> {
-    if (this.closed || signal?.aborted) return;
+  run(mode: DiscoveryMode, signal?: AbortSignal): Promise<void> {
+    if (this.closed || signal?.aborted) return Promise.resolve();
     this.act((core, now) => core.start(mode, now));
+    return this.#discover(signal);
+  }
+
+  /** Runs discovery, started, until the chart closes or the signal aborts. */
+  async #discover(signal?: AbortSignal): Promise<void> {
     // What the charts of this process announced before this one listened.
     this.#links!.replay();
     // After this call, like the hand-overs: a caller that subscribes next sees it all.

@@ -10,15 +10,27 @@ import { EventOverflowError } from "./errors.ts";
 export const DEFAULT_EVENT_BUFFER = 256;
 
 /**
+ * What an event iterator does when more events are unread than it buffers:
+ * fail with {@linkcode EventOverflowError} once it delivered the buffered ones
+ * (`"throw"`), or drop the oldest unread event to make room and count it
+ * (`"drop-oldest"`).
+ */
+export type OverflowPolicy = "throw" | "drop-oldest";
+
+/**
  * One subscriber's events: the producer pushes, the consumer iterates. Once
- * more than `capacity` events are unread, the events already buffered are
- * still delivered and then the iterator throws {@linkcode EventOverflowError}.
+ * more than `capacity` events are unread, either the events already buffered
+ * are still delivered and then the iterator throws {@linkcode EventOverflowError}
+ * (`"throw"`), or the oldest unread event is dropped and counted in
+ * `dropped` (`"drop-oldest"`).
  */
 export class EventQueue<T> implements AsyncIterableIterator<T> {
   #items: T[] = [];
   #head = 0;
   #capacity: number;
+  #overflow: OverflowPolicy;
   #overflowed = false;
+  #dropped = 0;
   #ended = false;
   #wake: (() => void) | undefined;
   #onEnd: () => void;
@@ -28,15 +40,22 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
    *
    * @param capacity The most unread events to buffer.
    * @param onEnd Called once when the queue ends, however it ends.
+   * @param overflow What to do when more than `capacity` are unread.
    */
-  constructor(capacity: number, onEnd: () => void) {
+  constructor(capacity: number, onEnd: () => void, overflow: OverflowPolicy = "throw") {
     this.#capacity = capacity;
     this.#onEnd = onEnd;
+    this.#overflow = overflow;
   }
 
   /** Whether the queue has ended and will take no more events. */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** How many unread events were dropped to make room; always 0 with `"throw"`. */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   /**
@@ -46,10 +65,14 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
    */
   push(item: T): void {
     if (this.#ended || this.#overflowed) return;
-    if (this.#items.length - this.#head >= this.#capacity) {
-      this.#overflowed = true;
-    } else {
+    if (this.#items.length - this.#head < this.#capacity) {
       this.#items.push(item);
+    } else if (this.#overflow === "drop-oldest") {
+      this.#shift();
+      this.#dropped++;
+      this.#items.push(item);
+    } else {
+      this.#overflowed = true;
     }
     this.#wakeReader();
   }
@@ -70,14 +93,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
    */
   async next(): Promise<IteratorResult<T>> {
     while (true) {
-      if (this.#head < this.#items.length) {
-        const value = this.#items[this.#head++];
-        if (this.#head > 64 && this.#head * 2 > this.#items.length) {
-          this.#items = this.#items.slice(this.#head);
-          this.#head = 0;
-        }
-        return { value, done: false };
-      }
+      if (this.#head < this.#items.length) return { value: this.#shift(), done: false };
       if (this.#overflowed) {
         this.#overflowed = false;
         this.end();
@@ -108,6 +124,16 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
    */
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** Takes the oldest unread event out, compacting the array now and then. */
+  #shift(): T {
+    const value = this.#items[this.#head++];
+    if (this.#head > 64 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return value;
   }
 
   #wakeReader(): void {

@@ -4,9 +4,13 @@ import assert from "node:assert/strict";
 import {
   type Chart,
   ChartBuilder,
+  type ExpiryOptions,
+  type InterfaceOptions,
+  type Limits,
   MAX_SERVICE_PORTS,
   type MsgEntry,
   type PortEntry,
+  type Rampdown,
   type TransportKind,
 } from "../mod.ts";
 import { MAX_PAYLOAD_SIZE } from "../src/core/wire.ts";
@@ -278,3 +282,211 @@ function _typesRequireIdAndPorts(
   msgChart.ourServicePort();
   const _addresses = portChart.addrVec();
 }
+
+/** Arrays with a hole, for the element checks: map() and some() skip holes. */
+// deno-lint-ignore no-sparse-arrays
+const HOLE_FIRST = [, 80] as unknown as number[];
+// deno-lint-ignore no-sparse-arrays
+const HOLE_INSIDE = [80, , 443] as unknown as number[];
+const LONG_SPARSE = new Array<number>(3) as number[];
+LONG_SPARSE[2] = 80;
+
+Deno.test("withServicePorts rejects a sparse array with TypeError rather than skip its holes", () => {
+  for (const ports of [HOLE_FIRST, HOLE_INSIDE, LONG_SPARSE]) {
+    assert.throws(() => new ChartBuilder().withServicePorts(ports), {
+      name: "TypeError",
+      message: /sparse array/,
+    });
+  }
+});
+
+Deno.test("withServicePorts rejects every bad element, wherever it is, by its kind", () => {
+  const table: Array<[unknown, typeof TypeError | typeof RangeError]> = [
+    [undefined, TypeError],
+    [null, TypeError],
+    [NaN, TypeError],
+    [Infinity, TypeError],
+    [-Infinity, TypeError],
+    [1.5, TypeError],
+    ["80", TypeError],
+    [80n, TypeError],
+    [{ valueOf: () => 80 }, TypeError],
+    [[80], TypeError],
+    [0, RangeError],
+    [-0, RangeError],
+    [-1, RangeError],
+    [65536, RangeError],
+    [2 ** 53, RangeError],
+  ];
+  for (const [bad, kind] of table) {
+    for (const ports of [[bad], [80, bad], [bad, 80, 443]]) {
+      assert.throws(
+        () => new ChartBuilder().withServicePorts(ports as number[]),
+        kind,
+        `${String(bad)} in [${ports.map(String)}]`,
+      );
+    }
+  }
+});
+
+Deno.test("customMsg serialises once, so a toJSON that grows cannot slip past the size check", () => {
+  let calls = 0;
+  // Small the first time it is serialised, too large for a datagram the next.
+  const shifty = { toJSON: () => (calls++ === 0 ? "small" : "x".repeat(MAX_PAYLOAD_SIZE * 2)) };
+  assert.ok(new ChartBuilder().customMsg(shifty) instanceof ChartBuilder);
+  assert.equal(calls, 1);
+});
+
+Deno.test("withRampdown rejects what is not an object, and a max longer than the ttl covers", () => {
+  for (const rampdown of [null, undefined, 5, "fast"]) {
+    assert.throws(
+      () => new ChartBuilder().withRampdown(rampdown as unknown as Rampdown),
+      { name: "TypeError", message: /rampdown/ },
+      String(rampdown),
+    );
+  }
+  // Three intervals of max, with 10% jitter, must fit in the one-hour time-to-live.
+  assert.ok(
+    new ChartBuilder().withRampdown({ min: 1, max: 1_090_909, rampdown: 0 }) instanceof
+      ChartBuilder,
+  );
+  for (const max of [1_090_910, 3_600_000, 2 ** 31, 1e300]) {
+    assert.throws(() => new ChartBuilder().withRampdown({ min: 1, max, rampdown: 0 }), {
+      name: "RangeError",
+      message: /at most 1090909/,
+    });
+  }
+  for (const bad of [NaN, Infinity, "100", undefined]) {
+    assert.throws(
+      () => new ChartBuilder().withRampdown({ min: 1, max: bad as number, rampdown: 0 }),
+      TypeError,
+    );
+  }
+  assert.throws(
+    () => new ChartBuilder().withRampdown({ min: -0.5, max: 1, rampdown: 0 }),
+    RangeError,
+  );
+});
+
+Deno.test("withLimits rejects bounds that are not positive integers, or too many entries", () => {
+  const bad = [0, -0, -1, 1.5, NaN, Infinity, "10", null];
+  for (const value of bad) {
+    for (
+      const limits of [
+        { maxEntries: value },
+        { replies: { total: value } },
+        { replies: { perSource: value } },
+      ]
+    ) {
+      assert.throws(
+        () => new ChartBuilder().withLimits(limits as Limits),
+        RangeError,
+        JSON.stringify(limits) ?? String(value),
+      );
+    }
+  }
+  assert.ok(new ChartBuilder().withLimits({ maxEntries: 1 << 20 }) instanceof ChartBuilder);
+  assert.throws(() => new ChartBuilder().withLimits({ maxEntries: (1 << 20) + 1 }), {
+    name: "RangeError",
+    message: /maxEntries 1048577: at most 1048576/,
+  });
+  for (const limits of [null, undefined, 5, { replies: null }, { replies: 5 }]) {
+    assert.throws(() => new ChartBuilder().withLimits(limits as Limits), TypeError);
+  }
+});
+
+Deno.test("withInterfaces rejects sparse or non-string name lists and bad options", () => {
+  // deno-lint-ignore no-sparse-arrays
+  const sparse = [, "eth0"] as unknown as string[];
+  for (
+    const interfaces of [
+      { include: sparse },
+      { exclude: sparse },
+      { include: ["eth0", 1] },
+      { include: "eth0" },
+      { loopbackOnly: "yes" },
+      { loopbackOnly: 1 },
+      null,
+    ]
+  ) {
+    assert.throws(
+      () => new ChartBuilder().withInterfaces(interfaces as InterfaceOptions),
+      TypeError,
+      JSON.stringify(interfaces),
+    );
+  }
+  // A delay past 2^31 - 1 ms makes a timer fire at once, so the rescan would spin.
+  for (const rescanInterval of [0, -1, NaN, Infinity, 2 ** 31, 1e12]) {
+    assert.throws(() => new ChartBuilder().withInterfaces({ rescanInterval }), RangeError);
+  }
+  assert.ok(
+    new ChartBuilder().withInterfaces({
+      rescanInterval: 2 ** 31 - 1,
+      loopbackOnly: true,
+    }) instanceof
+      ChartBuilder,
+  );
+});
+
+Deno.test("withExpiry rejects what is not an object, a non-boolean enabled and a bad bareTtl", () => {
+  for (const expiry of [null, undefined, { enabled: "no" }, { enabled: 0 }, { bareTtl: "3300" }]) {
+    assert.throws(
+      () => new ChartBuilder().withExpiry(expiry as unknown as ExpiryOptions),
+      TypeError,
+      JSON.stringify(expiry),
+    );
+  }
+  for (const bareTtl of [0, -0, -1, NaN, Infinity, 3_600_001]) {
+    assert.throws(() => new ChartBuilder().withExpiry({ bareTtl }), RangeError, String(bareTtl));
+  }
+  assert.ok(
+    new ChartBuilder().withExpiry({ enabled: false, bareTtl: 1.5 }) instanceof ChartBuilder,
+  );
+});
+
+Deno.test("withKeys rejects sparse lists and keys of the wrong type with TypeError", () => {
+  const key = "a key of sixteen bytes or more";
+  // deno-lint-ignore no-sparse-arrays
+  const holeFirst = [, key] as unknown as string[];
+  // deno-lint-ignore no-sparse-arrays
+  const holeInside = [key, , key] as unknown as string[];
+  for (
+    const keys of [holeFirst, holeInside, [key, undefined], [key, 42], [key, null], key, null]
+  ) {
+    assert.throws(
+      () => new ChartBuilder().withKeys(keys as string[]),
+      TypeError,
+      String(keys),
+    );
+  }
+  for (const keys of [[], [""], [key, "short"], [new Uint8Array(15)]]) {
+    assert.throws(() => new ChartBuilder().withKeys(keys), RangeError);
+  }
+});
+
+Deno.test("withErrorHandler rejects what is not a function with TypeError", () => {
+  for (const onError of [undefined, null, "console.warn", {}, 5]) {
+    assert.throws(
+      () => new ChartBuilder().withErrorHandler(onError as unknown as () => void),
+      { name: "TypeError", message: /not a function/ },
+    );
+  }
+});
+
+Deno.test("withId and withHeader reject non-integers and wrong types, and accept -0 as 0", () => {
+  for (const bad of [NaN, Infinity, -Infinity, 1.5, "1", null, undefined, {}]) {
+    assert.throws(() => new ChartBuilder().withId(bad as number), TypeError, String(bad));
+    assert.throws(() => new ChartBuilder().withHeader(bad as number), TypeError, String(bad));
+  }
+  assert.ok(new ChartBuilder().withId(-0) instanceof ChartBuilder);
+  assert.ok(new ChartBuilder().withHeader(-0) instanceof ChartBuilder);
+});
+
+Deno.test("withDiscoveryPort rejects the same bad values as a service port", () => {
+  for (const port of [NaN, Infinity, 1.5, "8080", undefined, null]) {
+    assert.throws(() => new ChartBuilder().withDiscoveryPort(port as number), TypeError);
+  }
+  for (const port of [0, -0, -1, 65536]) {
+    assert.throws(() => new ChartBuilder().withDiscoveryPort(port), RangeError);
+  }
+});

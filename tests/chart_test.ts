@@ -7,6 +7,7 @@ import {
   type ChartEvent,
   DEFAULT_HEADER,
   DiscoveryError,
+  EventOverflowError,
   foundEveryone,
   foundMajority,
   maintain,
@@ -253,6 +254,105 @@ Deno.test("waiting for instances fails with the signal's reason or when the char
   await closed;
 });
 
+Deno.test("waiting for a cluster size that is not a positive integer rejects with RangeError", async () => {
+  await using group = await Charts.start(1, "auto");
+  const [chart] = group.charts;
+  for (const n of [NaN, Infinity, 1.5, 0, -0, -3]) {
+    // Rejected at once: before, NaN waited forever and 1.5 halved to a majority of 1.
+    await assert.rejects(foundEveryone(chart, n), RangeError, `foundEveryone ${n}`);
+    await assert.rejects(foundMajority(chart, n), RangeError, `foundMajority ${n}`);
+  }
+  await assert.rejects(foundEveryone(chart, "2" as unknown as number), TypeError);
+  await assert.rejects(foundMajority(chart, 2n as unknown as number), TypeError);
+  // A valid size is still awaited as before.
+  await foundEveryone(chart, 1, { signal: deadline() });
+  await foundMajority(chart, 2, { signal: deadline() });
+});
+
+Deno.test("the chart's setters reject sparse or malformed arguments and discovery goes on", async () => {
+  await using group = await Charts.start(2, "auto");
+  const [chart, peer] = group.charts;
+  await foundEveryone(chart, 2, { signal: deadline() });
+  // As many ports as the chart announces (one), but a hole where the port should be.
+  const hole = new Array<number>(1);
+  assert.throws(() => chart.setServicePorts(hole), { name: "TypeError", message: /sparse/ });
+  for (const ports of [[NaN], [1.5], ["80"], [undefined]]) {
+    assert.throws(() => chart.setServicePorts(ports as number[]), TypeError, String(ports));
+  }
+  assert.throws(() => chart.setServicePorts([0]), RangeError);
+  for (const ports of ["8", 8, null, new Uint16Array([80])]) {
+    assert.throws(() => chart.setServicePorts(ports as unknown as number[]), TypeError);
+  }
+  const key = "a key of sixteen bytes or more";
+  // deno-lint-ignore no-sparse-arrays
+  const keyHole = [key, , key] as unknown as string[];
+  for (const keys of [keyHole, [key, 42], key, new TextEncoder().encode(key)]) {
+    assert.throws(() => chart.setKeys(keys as string[]), TypeError, String(keys));
+  }
+  assert.throws(() => chart.events({ overflow: "drop" as "throw" }), RangeError);
+  assert.throws(() => chart.events({ signal: {} as AbortSignal }), TypeError);
+  // Nothing reached the chart: its peer still charts it with its first ports, and sees a change.
+  const changes = peer.events();
+  chart.setServicePorts([9500]);
+  const [updated] = await collect(changes, (seen) => seen.length === 1, deadline());
+  assert.equal(updated.type, "updated");
+  assert.deepEqual(updated.entry.ports, [9500]);
+  await changes.return?.();
+});
+
+/** An application loop that spends 2 ms on each event; its progress is read as it goes. */
+function slowReader(events: AsyncIterable<unknown>) {
+  const state: { read: number; error?: unknown; done?: Promise<void> } = { read: 0 };
+  state.done = (async () => {
+    try {
+      for await (const _ of events) {
+        state.read++;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    } catch (error) {
+      state.error = error;
+    }
+  })();
+  return state;
+}
+
+Deno.test("an event loop slower than 2,000 forged newcomers survives with overflow drop-oldest", async () => {
+  const chart = await new ChartBuilder().withId(1).withServicePort(9001)
+    .withDiscoveryPort(freshPort()).localDiscovery(true).withExpiry({ enabled: false }).finish();
+  await using _closing = { [Symbol.asyncDispose]: () => chart.close() };
+  maintain(chart);
+  const count = 2_000;
+  const throwing = slowReader(chart.events());
+  const dropping = chart.events({ overflow: "drop-oldest" });
+  const surviving = slowReader(dropping);
+  await using attacker = await rawSocket(chart.discoveryPort);
+  const start = chart.counters.received;
+  for (let id = 1; id <= count; id++) {
+    await attacker.send(
+      encodeAnnouncement({
+        header: DEFAULT_HEADER,
+        id: BigInt(1_000 + id),
+        ports: [1],
+        reply: false,
+      }),
+    );
+    // In batches the chart takes in, so that no socket buffer overflows.
+    if (id % 200 === 0) await until(() => chart.counters.received - start >= id, deadline());
+  }
+  await until(() => chart.size === count + 1, deadline());
+  // The default ends the loop: the flood left more than 256 events unread.
+  await throwing.done;
+  assert.ok(throwing.error instanceof EventOverflowError, `read ${throwing.read}`);
+  // Dropping the oldest, the loop reads on: every newcomer was read or counted as dropped.
+  await until(() => surviving.read + dropping.dropped === count, deadline());
+  assert.ok(dropping.dropped > 0, "as far behind as the loop that threw, it dropped some");
+  assert.equal(surviving.error, undefined);
+  await chart.close();
+  await surviving.done;
+  assert.equal(surviving.error, undefined);
+  assert.equal(surviving.read + dropping.dropped, count);
+});
+
 for (const transport of TRANSPORTS) {
   Deno.test(`closing frees the discovery port and ends every iterator over ${transport}`, async () => {
     const discoveryPort = freshPort();
@@ -361,11 +461,21 @@ Deno.test("garbage datagrams are dropped and counted, and change nothing", async
   await foundEveryone(chart, 3, { signal: deadline() });
 });
 
-Deno.test("maintaining a chart twice is refused, and a closed chart's discovery returns at once", async () => {
+Deno.test("maintaining a chart twice throws at once, and a closed chart's discovery returns at once", async () => {
   await using group = await Charts.start(1, "auto");
   const [chart] = group.charts;
-  await assert.rejects(maintain(chart), /already runs maintain/);
-  await assert.rejects(sniff(chart), /already runs maintain/);
+  // Synchronously: a second call nobody awaits must not become an unhandled rejection.
+  assert.throws(() => maintain(chart), /already runs maintain/);
+  assert.throws(() => sniff(chart), /already runs maintain/);
+  assert.throws(
+    () => maintain(chart, { signal: "soon" as unknown as AbortSignal }),
+    { name: "TypeError", message: /not an AbortSignal/ },
+  );
+  // The first run goes on: a newcomer is still found.
+  const late = await portChart(2, chart.discoveryPort, "auto");
+  group.charts.push(late);
+  maintain(late);
+  await foundEveryone(chart, 2, { signal: deadline() });
   await chart.close();
   await maintain(chart);
   const msgChart: Chart<MsgEntry<number>> = await new ChartBuilder().withId(1).customMsg(5)

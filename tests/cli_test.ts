@@ -702,6 +702,43 @@ Deno.test("the cli says which key file it cannot read and exits with 1", async (
   }
 });
 
+Deno.test("the cli and its doctor warn once when the key file is open to others, and still use it", async () => {
+  const discoveryPort = freshPort();
+  const key = "a shared key for the key mode test";
+  await using keyed = new Peer({ id: "1", ports: [9001], discoveryPort, keys: [key] });
+  const signal = AbortSignal.timeout(DEADLINE);
+  await keyed.until((line) => line.type === "ready", signal);
+  const keyFile = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(keyFile, `${key}\r\n`);
+    await Deno.chmod(keyFile, 0o644);
+    const list = await runCli(
+      ["--discovery-port", `${discoveryPort}`, "--duration", "2.5", "--key-file", keyFile],
+      { signal },
+    );
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(cells(list.stdout).slice(1).map((row) => row[0]), ["1"]);
+    const warning = new RegExp(
+      `key file ${keyFile} is accessible by group or others \\(mode 0644\\)`,
+    );
+    assert.match(list.stderr, warning);
+    // The doctor opens two charts with the key: one warning.
+    const doctor = await runCli(
+      ["doctor", "--discovery-port", `${discoveryPort}`, "--key-file", keyFile],
+      { signal },
+    );
+    assert.equal(doctor.stderr.split("\n").filter((line) => warning.test(line)).length, 1);
+    await Deno.chmod(keyFile, 0o600);
+    const quiet = await runCli(
+      ["--discovery-port", `${discoveryPort}`, "--duration", "0.2", "--key-file", keyFile],
+      { signal },
+    );
+    assert.doesNotMatch(quiet.stderr, /accessible by group or others/);
+  } finally {
+    await Deno.remove(keyFile);
+  }
+});
+
 Deno.test("the doctor tells a keyed chart's traffic from unsigned traffic", async () => {
   const discoveryPort = freshPort();
   await using open = new Peer({ id: "2", ports: [9002], discoveryPort });

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { EventOverflowError } from "../src/errors.ts";
-import { EventQueue } from "../src/events.ts";
+import { EventQueue, type OverflowPolicy } from "../src/events.ts";
 
 /** A queue with a count of how often it called onEnd. */
-function queue(capacity = 16): { events: EventQueue<number>; ends: () => number } {
+function queue(
+  capacity = 16,
+  overflow?: OverflowPolicy,
+): { events: EventQueue<number>; ends: () => number } {
   let ends = 0;
-  const events = new EventQueue<number>(capacity, () => ends++);
+  const events = new EventQueue<number>(capacity, () => ends++, overflow);
   return { events, ends: () => ends };
 }
 
@@ -201,4 +204,50 @@ Deno.test("an event queue calls onEnd exactly once however it ends", async () =>
     assert.equal(events.ended, true, name);
     assert.equal(ends(), 1, name);
   }
+});
+
+Deno.test("an event queue that drops the oldest keeps the newest events and counts the rest", async () => {
+  const { events, ends } = queue(5, "drop-oldest");
+  for (let i = 0; i < 2_000; i++) events.push(i);
+  assert.equal(events.dropped, 1_995);
+  assert.equal(events.ended, false);
+  events.end();
+  assert.deepEqual(await drain(events), [1_995, 1_996, 1_997, 1_998, 1_999]);
+  assert.equal(ends(), 1);
+});
+
+Deno.test("an event queue that drops the oldest never throws and goes on delivering", async () => {
+  const { events } = queue(3, "drop-oldest");
+  const read: number[] = [];
+  let pushed = 0;
+  // A reader slower than the producer: ten events come for each one read.
+  for (let round = 0; round < 200; round++) {
+    for (let i = 0; i < 10; i++) events.push(pushed++);
+    read.push((await events.next()).value);
+  }
+  events.end();
+  read.push(...await drain(events));
+  assert.equal(read.length + events.dropped, pushed);
+  // What it delivers is in order, and ends with the newest events.
+  assert.deepEqual(read, [...read].sort((a, b) => a - b));
+  assert.deepEqual(read.slice(-3), [pushed - 3, pushed - 2, pushed - 1]);
+});
+
+Deno.test("an event queue that drops the oldest counts nothing while it keeps up", async () => {
+  const { events } = queue(3, "drop-oldest");
+  for (const n of [1, 2, 3]) events.push(n);
+  assert.equal((await events.next()).value, 1);
+  events.push(4);
+  events.end();
+  assert.deepEqual(await drain(events), [2, 3, 4]);
+  assert.equal(events.dropped, 0);
+});
+
+Deno.test("an event queue that throws on overflow never counts a drop", async () => {
+  const { events } = queue(2);
+  for (const n of [1, 2, 3, 4]) events.push(n);
+  assert.equal(events.dropped, 0);
+  await events.next();
+  await events.next();
+  await assert.rejects(events.next(), EventOverflowError);
 });

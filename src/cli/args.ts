@@ -110,8 +110,9 @@ const COMMON_HELP = `Common options:
   --exclude-interface NAME  never use this interface; repeat it for several
   --loopback-only     stay on this machine (only the loopback interface)
   --key-file PATH     sign and verify with the shared key in this file (its
-                      text, without a final newline); INSTANCE_CHART_KEY in
-                      the environment is used when it is not given
+                      bytes; a text file without one final newline); the
+                      text of INSTANCE_CHART_KEY, read the same way, is used
+                      when it is not given
   -V, --version       print the version
   -h, --help          show help; COMMAND --help shows a command's`;
 

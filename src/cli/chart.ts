@@ -15,28 +15,86 @@ import type { Announcement, ChartOptions } from "./args.ts";
 /** The environment variable the shared key is read from when no key file is named. */
 export const KEY_VARIABLE = "INSTANCE_CHART_KEY";
 
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** The key files already warned about, so that the doctor's two charts warn once. */
+const warned = new Set<string>();
+
 /**
  * Reads the shared key: from the key file, else from the environment, else
  * none. Never from the command line, where other users of the machine could
  * read it.
  *
+ * A key file holds the key's bytes, taken as they are, except that a file
+ * that is UTF-8 text loses one final line break (`\n` or `\r\n`), as editors
+ * and `echo` add one. The environment variable holds the key as text and
+ * loses one final line break too. So a text key gives the same key from a
+ * file and from the environment, a binary key file is never decoded (two
+ * different files give one key only when they differ in that final line
+ * break), and `withKeys` takes the same bytes. A key file that its group or
+ * others may access (mode & 0o077) gets a warning, as ssh gives.
+ *
  * @param keyFile The key file, if one was named.
- * @returns The key, or `undefined` for none.
- * @throws {DiscoveryError} If the key file cannot be read or is empty.
+ * @param warn Called with a warning about the key file.
+ * @returns The key's bytes, or `undefined` for none.
+ * @throws {DiscoveryError} If the key file cannot be read, or the key (from
+ *   the file or the environment) is empty.
  */
-export function readKey(keyFile: string | undefined): string | undefined {
-  if (keyFile === undefined) return Deno.env.get(KEY_VARIABLE) || undefined;
-  let text: string;
+export function readKey(
+  keyFile: string | undefined,
+  warn: (message: string) => void = (message) => console.error(`instance-chart: ${message}`),
+): Uint8Array | undefined {
+  if (keyFile === undefined) {
+    const text = Deno.env.get(KEY_VARIABLE);
+    if (text === undefined) return undefined;
+    const key = withoutFinalLineBreak(new TextEncoder().encode(text));
+    if (key.length === 0) {
+      throw new DiscoveryError(
+        `Cannot use ${KEY_VARIABLE}: it is empty; unset it to run without a key`,
+      );
+    }
+    return key;
+  }
+  let bytes: Uint8Array;
+  let mode: number | null;
   try {
-    text = Deno.readTextFileSync(keyFile);
+    bytes = Deno.readFileSync(keyFile);
+    mode = Deno.statSync(keyFile).mode;
   } catch (error) {
     throw new DiscoveryError(`Cannot read key file ${keyFile}: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  const key = text.replace(/\r?\n$/, "");
-  if (key === "") throw new DiscoveryError(`Cannot use key file ${keyFile}: it is empty`);
+  // Null where the system has no such modes (Windows).
+  if (mode !== null && (mode & 0o077) !== 0 && !warned.has(keyFile)) {
+    warned.add(keyFile);
+    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+    warn(
+      `key file ${keyFile} is accessible by group or others (mode ${octal}): ` +
+        `\`chmod 600 ${keyFile}\` keeps the key to its owner`,
+    );
+  }
+  const key = isText(bytes) ? withoutFinalLineBreak(bytes) : bytes;
+  if (key.length === 0) throw new DiscoveryError(`Cannot use key file ${keyFile}: it is empty`);
   return key;
+}
+
+/** Whether bytes are UTF-8 text. */
+function isText(bytes: Uint8Array): boolean {
+  try {
+    utf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The bytes without one final `\n` or `\r\n`. */
+function withoutFinalLineBreak(bytes: Uint8Array): Uint8Array {
+  if (bytes.at(-1) !== LINE_FEED) return bytes;
+  const end = bytes.at(-2) === CARRIAGE_RETURN ? bytes.length - 2 : bytes.length - 1;
+  return bytes.subarray(0, end);
 }
 
 /**

@@ -55,11 +55,15 @@ export class Keyring {
    * Prepares keys.
    *
    * @param keys The keys, the one that signs first.
+   * @throws {TypeError} If the list is not an array, or a key (a hole
+   *   included) is neither a string nor a Uint8Array.
    * @throws {RangeError} If there is no key, or one is too short.
    */
   constructor(keys: readonly (string | Uint8Array)[]) {
+    if (!Array.isArray(keys)) throw new TypeError("Cannot use keys: not an array");
     if (keys.length === 0) throw new RangeError("Cannot use an empty list of keys");
-    const prepared = keys.map((key) => {
+    // Array.from, not map(): a hole must fail as a missing key, not be skipped.
+    const prepared = Array.from(keys, (key) => {
       const bytes = keyBytes(key);
       return { id: keyId(bytes), hmac: new HmacSha256(bytes) };
     });
