@@ -20,6 +20,8 @@ const deadline = () => AbortSignal.timeout(DEADLINE);
 const KEY = "correct horse battery staple 1";
 const OTHER_KEY = "an entirely different key 2";
 const FAST = { min: 50, max: 200, rampdown: 500 };
+/** Fast to find, then the default 1 s interval: a ttl of 3.3 s, tombstones of 33 s. */
+const SETTLED = { min: 50, max: 1_000, rampdown: 500 };
 
 function keyedChart(id: number, discoveryPort: number, keys: string[] = [KEY]) {
   return new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
@@ -314,4 +316,43 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
   assert.ok(largest <= 18, `an answer of ${largest} bytes to an 18-byte trigger`);
   // Every newcomer asked for an answer: each was sent or suppressed.
   assert.equal(counters.repliesSuppressed + counters.replies, added().length);
+});
+
+/** A chart without keys, on loopback, with ramp `rampdown`. */
+function plainChart(id: number, discoveryPort: number, rampdown = SETTLED) {
+  return new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
+    .localDiscovery(true).withRampdown(rampdown).finish();
+}
+
+Deno.test("5,000 forged rivals of a chart's id do not hide a real instance with that id", async () => {
+  const discoveryPort = freshPort();
+  await using tap = await wiretap(discoveryPort, false);
+  await using a = await plainChart(1, discoveryPort, FAST);
+  const seen = record(a.events());
+  maintain(a);
+  function* rivals(): Generator<Uint8Array> {
+    for (let i = 0; i < 5_000; i++) {
+      // Each a new incarnation heard once, and said to live an hour.
+      yield encodeAnnouncement({
+        header: DEFAULT_HEADER,
+        id: 1n,
+        ports: [1],
+        reply: false,
+        ttl: 3_600_000,
+        incarnation: BigInt(i + 1),
+        seq: 1,
+      });
+    }
+  }
+  assert.equal(await feed(a, tap.send, rivals()), 5_000);
+  assert.equal(seen.length, 0, "a rival heard once is no collision");
+  await using twin = await new ChartBuilder().withId(1).withServicePort(9999)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
+  maintain(twin);
+  await until(() => seen.some((event) => event.type === "collision"), deadline());
+  assert.deepEqual(seen.filter((event) => event.type === "collision"), [{
+    type: "collision",
+    entry: { id: 1n, address: "127.0.0.1", ports: [9999] },
+    withUs: true,
+  }]);
 });

@@ -63,6 +63,25 @@ export function tombstoneTime(ttl: number, signed: boolean): number {
   return signed ? SIGNED_TOMBSTONE_TIME : TOMBSTONE_TTLS * ttl;
 }
 
+/**
+ * Forgets the entries at the front of a map whose time is up, in constant
+ * time but for those it forgets, so that it can run for every datagram. The
+ * map keeps them in the order they came, so with one lifetime for all (as
+ * a chart's peers mostly share one ttl) the oldest are at the front and
+ * every one goes in time; one of a short time behind one of a long time
+ * waits for it, or for the map's bound. (A cursor kept to look further
+ * would hold on to the map's old tables as it grows and shrinks.)
+ *
+ * @param map The entries, each kept until its `until`.
+ * @param now The time.
+ */
+function forgetLapsed<K, V extends { until: number }>(map: Map<K, V>, now: number): void {
+  for (const [key, value] of map) {
+    if (now < value.until) return;
+    map.delete(key);
+  }
+}
+
 /** What the chart remembers of an incarnation that left. */
 export interface Tombstone {
   incarnation: bigint;
@@ -76,7 +95,7 @@ export interface Tombstone {
 
 /**
  * Departed incarnations, so that their late or replayed datagrams do not
- * bring them back; bounded, the oldest going first.
+ * bring them back; bounded, and forgotten once their time is up.
  */
 export class Tombstones {
   readonly #stones = new Map<bigint, Tombstone>();
@@ -132,6 +151,8 @@ export class Tombstones {
    * @returns `true` when the datagram is a replay, to drop as stale.
    */
   refuses(id: bigint, incarnation: bigint | undefined, seq: number | undefined, now: number) {
+    // Every datagram of another instance is judged: churn cannot fill the set.
+    forgetLapsed(this.#stones, now);
     const stone = this.#stones.get(id);
     if (!stone) return false;
     if (now < stone.until && incarnation !== undefined) {
@@ -169,12 +190,20 @@ export function rivalSpoke(rival: Rival, seq: number | undefined): boolean {
   return true;
 }
 
+/** A rival of our id as {@linkcode Rivals} keeps it: until when its last word lives. */
+interface HeardRival extends Rival {
+  until: number;
+}
+
 /**
  * Other instances that announce our own id, by incarnation (a bare one as
- * -1); bounded.
+ * -1); bounded, the least recently heard going first, and forgotten once
+ * their last word's time-to-live is up. So forged rivals push out only
+ * each other: a real one is still reported unless more new ones than the
+ * bound come between its first two words.
  */
 export class Rivals {
-  readonly #rivals = new Map<bigint, Rival>();
+  readonly #rivals = new Map<bigint, HeardRival>();
   readonly #max: number;
 
   /**
@@ -186,20 +215,36 @@ export class Rivals {
     this.#max = max;
   }
 
+  /** How many are remembered. */
+  get size(): number {
+    return this.#rivals.size;
+  }
+
   /**
    * Records a word from another instance with our id.
    *
    * @param incarnation Its incarnation, if it has one.
    * @param seq Its sequence number.
+   * @param ttl Its time-to-live, in milliseconds.
+   * @param now The time it was heard.
    * @returns `true` when the collision is to be reported now.
    */
-  heard(incarnation: bigint | undefined, seq: number | undefined): boolean {
+  heard(incarnation: bigint | undefined, seq: number | undefined, ttl: number, now: number) {
+    const rivals = this.#rivals;
+    forgetLapsed(rivals, now);
     const key = incarnation ?? -1n;
-    const rival = this.#rivals.get(key);
-    if (!rival) {
-      if (this.#rivals.size < this.#max) this.#rivals.set(key, { seq, reported: false });
+    const rival = rivals.get(key);
+    // One whose time is up, still kept behind one that lives longer, is new again.
+    if (!rival || rival.until <= now) {
+      rivals.delete(key);
+      if (rivals.size >= this.#max) rivals.delete(rivals.keys().next().value!);
+      rivals.set(key, { seq, reported: false, until: now + ttl });
       return false;
     }
+    // The most recently heard last, so that it is the last to go.
+    rivals.delete(key);
+    rivals.set(key, rival);
+    rival.until = Math.max(rival.until, now + ttl);
     return rivalSpoke(rival, seq);
   }
 }

@@ -594,7 +594,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
     const announcement = result.announcement;
     if (announcement.id === this.id) {
-      this.#heardOurId(announcement, address);
+      this.#heardOurId(announcement, address, now);
     } else if (announcement.goodbye) {
       this.#heardGoodbye(announcement, now);
     } else {
@@ -622,15 +622,17 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /** Our own datagrams come back to us; another incarnation with our id is a rival. */
-  #heardOurId(announcement: Announcement, address: string): void {
+  #heardOurId(announcement: Announcement, address: string, now: number): void {
     const { incarnation, seq } = announcement;
     if (incarnation === this.incarnation) {
       this.#counters.dropped.own++;
       return;
     }
     this.#counters.dropped.stale++;
+    if (announcement.goodbye) return;
     // A bare announcement with our id can only come from another instance.
-    if (!announcement.goodbye && this.#rivals.heard(incarnation, seq)) {
+    const ttl = Math.min(MAX_TTL, announcement.ttl || this.#bareTtl);
+    if (this.#rivals.heard(incarnation, seq, ttl, now)) {
       this.#out.collision(entryOf(announcement, address), true);
     }
   }
