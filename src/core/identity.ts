@@ -12,6 +12,13 @@ export const TOMBSTONE_TTLS = 10;
 export const SIGNED_TOMBSTONE_TIME = 3_600_000;
 /** The most departed instances (and rivals of our id) remembered at once. */
 export const MAX_TOMBSTONES = 4_096;
+/**
+ * How long a goodbye without keys bars all of its incarnation, in ms: long
+ * enough for the datagrams it sent just before to arrive, and shorter than
+ * an interval, so that an instance that never left (anyone can forge its
+ * goodbye) is charted again at its next announcement.
+ */
+export const IN_FLIGHT_TIME = 100;
 
 /**
  * An incarnation: the wall-clock start time in milliseconds in the high
@@ -87,8 +94,10 @@ export interface Tombstone {
   incarnation: bigint;
   /** The last sequence number heard; only a newer one brings it back. */
   seq: number | undefined;
-  /** It said goodbye: nothing of that incarnation brings it back. */
+  /** It said goodbye: nothing of that incarnation brings it back... */
   final: boolean;
+  /** ...until then; after that, as if it had expired. */
+  finalUntil: number;
   /** Until when it is remembered. */
   until: number;
 }
@@ -133,11 +142,19 @@ export class Tombstones {
    * @param seq Its last sequence number.
    * @param final Whether it said goodbye.
    * @param until Until when to remember it.
+   * @param finalUntil Until when its goodbye bars all of it, if not as long.
    */
-  bury(id: bigint, incarnation: bigint, seq: number | undefined, final: boolean, until: number) {
+  bury(
+    id: bigint,
+    incarnation: bigint,
+    seq: number | undefined,
+    final: boolean,
+    until: number,
+    finalUntil: number = until,
+  ) {
     this.#stones.delete(id);
     if (this.#stones.size >= this.#max) this.#stones.delete(this.#stones.keys().next().value!);
-    this.#stones.set(id, { incarnation, seq, final, until });
+    this.#stones.set(id, { incarnation, seq, final, finalUntil, until });
   }
 
   /**
@@ -158,8 +175,8 @@ export class Tombstones {
     if (now < stone.until && incarnation !== undefined) {
       const replayed = incarnation < stone.incarnation ||
         (incarnation === stone.incarnation &&
-          (stone.final || seq === undefined || stone.seq === undefined ||
-            !seqAfter(seq, stone.seq)));
+          ((stone.final && now < stone.finalUntil) || seq === undefined ||
+            stone.seq === undefined || !seqAfter(seq, stone.seq)));
       if (replayed) return true;
     }
     this.#stones.delete(id);

@@ -85,13 +85,17 @@ Deno.test("a tombstone refuses replays of its incarnation, and a new word ends i
     [true, 5n, 1_000_000, 500, true],
     [true, 4n, 11, 500, true],
     [true, 6n, 1, 500, false],
+    // Past the goodbye's own time (600 here), only a newer word of it comes back.
+    [true, 5n, 10, 600, true],
+    [true, 4n, 99, 600, true],
+    [true, 5n, 11, 600, false],
     // Past its time, nothing is refused.
     [true, 5n, 10, 1000, false],
     [false, 4n, 1, 1000, false],
   ];
   for (const [final, incarnation, seq, now, refused] of cases) {
     const stones = new Tombstones();
-    stones.bury(7n, 5n, 10, final, 1000);
+    stones.bury(7n, 5n, 10, final, 1000, 600);
     const what = `final ${final}, incarnation ${incarnation}, seq ${seq}, at ${now}`;
     assert.equal(stones.refuses(7n, incarnation, seq, now), refused, what);
     // A refused replay leaves the tombstone; anything else ends it.
@@ -105,6 +109,17 @@ Deno.test("a goodbye's tombstone, which has no sequence number, refuses all of i
   stones.bury(7n, 5n, undefined, false, 1000);
   assert.equal(stones.refuses(7n, 5n, 1_000_000, 0), true);
   assert.equal(stones.refuses(7n, 6n, 1, 0), false);
+});
+
+Deno.test("a goodbye bars all of its incarnation until its own time, unless told otherwise", () => {
+  const stones = new Tombstones();
+  stones.bury(7n, 5n, 10, true, 1000);
+  assert.equal(stones.refuses(7n, 5n, 11, 999), true);
+  stones.bury(8n, 5n, 10, true, 1000, 100);
+  assert.deepEqual([stones.refuses(8n, 5n, 11, 99), stones.refuses(8n, 5n, 11, 100)], [
+    true,
+    false,
+  ]);
 });
 
 Deno.test("tombstones whose time is up go as datagrams are judged, without a walk", () => {
