@@ -73,11 +73,12 @@ export function tombstoneTime(ttl: number, signed: boolean): number {
 /**
  * Forgets the entries at the front of a map whose time is up, in constant
  * time but for those it forgets, so that it can run for every datagram. The
- * map keeps them in the order they came, so with one lifetime for all (as
- * a chart's peers mostly share one ttl) the oldest are at the front and
- * every one goes in time; one of a short time behind one of a long time
- * waits for it, or for the map's bound. (A cursor kept to look further
- * would hold on to the map's old tables as it grows and shrinks.)
+ * map keeps them in the order they came (or were last heard), so with one
+ * lifetime for all (as a chart's peers mostly share one ttl) the oldest are
+ * at the front and every one goes in time; one of a short time behind one
+ * of a long time waits for it, or for the map's bound. (A cursor kept to
+ * look further would hold on to the map's old tables as it grows and
+ * shrinks.)
  *
  * @param map The entries, each kept until its `until`.
  * @param now The time.
@@ -246,7 +247,12 @@ export class Rivals {
    * @param now The time it was heard.
    * @returns `true` when the collision is to be reported now.
    */
-  heard(incarnation: bigint | undefined, seq: number | undefined, ttl: number, now: number) {
+  heard(
+    incarnation: bigint | undefined,
+    seq: number | undefined,
+    ttl: number,
+    now: number,
+  ): boolean {
     const rivals = this.#rivals;
     forgetLapsed(rivals, now);
     const key = incarnation ?? -1n;
