@@ -12,7 +12,7 @@ import {
 } from "../mod.ts";
 import { Keyring } from "../src/core/keyring.ts";
 import { MAX_CHART_UNICASTS } from "../src/io/links.ts";
-import { encodeAnnouncement } from "../src/core/wire.ts";
+import { decodeAnnouncement, encodeAnnouncement } from "../src/core/wire.ts";
 import { freshPort, record, until } from "./_charts.ts";
 import { TextLineStream } from "./_lines.ts";
 import { seededRandom } from "./_random.ts";
@@ -22,6 +22,10 @@ const deadline = () => AbortSignal.timeout(DEADLINE);
 const KEY = "correct horse battery staple 1";
 const OTHER_KEY = "an entirely different key 2";
 const FAST = { min: 50, max: 200, rampdown: 500 };
+/** Fast to find, then the default 1 s interval: a ttl of 3.3 s, tombstones of 33 s. */
+const SETTLED = { min: 50, max: 1_000, rampdown: 500 };
+/** Well within the 33 s a tombstone without keys lasts, and ample for one 1.1 s interval. */
+const WITHIN_TOMBSTONE = 20_000;
 
 function keyedChart(id: number, discoveryPort: number, keys: string[] = [KEY]) {
   return new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
@@ -433,3 +437,107 @@ for (const transport of ["deno", "node"] as const) {
     assert.ok(grown < 8 * 2 ** 20, `the heap grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
   });
 }
+
+/** A chart without keys, on loopback, with ramp `rampdown`. */
+function plainChart(id: number, discoveryPort: number, rampdown = SETTLED) {
+  return new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
+    .localDiscovery(true).withRampdown(rampdown).finish();
+}
+
+/** The incarnation of an instance, read off a datagram it sent. */
+function incarnationIn(heard: Uint8Array[], id: bigint): bigint | undefined {
+  for (const data of heard) {
+    const result = decodeAnnouncement(data, DEFAULT_HEADER, { kind: "any" });
+    if (result.ok && result.announcement.id === id) return result.announcement.incarnation;
+  }
+  return undefined;
+}
+
+Deno.test("forged goodbyes for a live instance remove it only until its next announcement", async () => {
+  const discoveryPort = freshPort();
+  await using tap = await wiretap(discoveryPort);
+  await using a = await plainChart(1, discoveryPort);
+  await using b = await plainChart(2, discoveryPort);
+  const seen = record(a.events());
+  maintain(a);
+  maintain(b);
+  await foundEveryone(a, 2, { signal: deadline() });
+  // Its incarnation is in every announcement: anyone on the link learns it.
+  await until(() => incarnationIn(tap.heard, 2n) !== undefined, deadline());
+  const incarnation = incarnationIn(tap.heard, 2n)!;
+  const forged = encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 2n,
+    reply: false,
+    goodbye: true,
+    ttl: 3_600_000,
+    incarnation,
+    seq: 0xffff_ffff,
+  });
+  const about2 = () => seen.filter((event) => event.entry.id === 2n).map((event) => event.type);
+  // Repeated, as an attacker would every so often: each time b is back while
+  // a tombstone that kept it out would still stand.
+  for (let round = 1; round <= 3; round++) {
+    await tap.send(forged);
+    await until(() => about2().filter((type) => type === "removed").length === round, deadline());
+    await until(
+      () => about2().filter((type) => type === "added").length === round + 1,
+      AbortSignal.timeout(WITHIN_TOMBSTONE),
+    );
+  }
+  assert.deepEqual(a.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
+});
+
+Deno.test("a forged goodbye for an id not yet charted does not keep out the instance that takes it", async () => {
+  const discoveryPort = freshPort();
+  await using tap = await wiretap(discoveryPort, false);
+  await using a = await plainChart(1, discoveryPort);
+  maintain(a);
+  await tap.send(encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 2n,
+    reply: false,
+    goodbye: true,
+    ttl: 3_600_000,
+    incarnation: 0xffff_ffff_ffff_ffffn,
+    seq: 1,
+  }));
+  await until(() => a.counters.dropped.stale > 0, deadline());
+  await using b = await plainChart(2, discoveryPort);
+  maintain(b);
+  await foundEveryone(a, 2, { signal: AbortSignal.timeout(WITHIN_TOMBSTONE) });
+  assert.deepEqual(a.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
+});
+
+Deno.test("5,000 forged rivals of a chart's id do not hide a real instance with that id", async () => {
+  const discoveryPort = freshPort();
+  await using tap = await wiretap(discoveryPort, false);
+  await using a = await plainChart(1, discoveryPort, FAST);
+  const seen = record(a.events());
+  maintain(a);
+  function* rivals(): Generator<Uint8Array> {
+    for (let i = 0; i < 5_000; i++) {
+      // Each a new incarnation heard once, and said to live an hour.
+      yield encodeAnnouncement({
+        header: DEFAULT_HEADER,
+        id: 1n,
+        ports: [1],
+        reply: false,
+        ttl: 3_600_000,
+        incarnation: BigInt(i + 1),
+        seq: 1,
+      });
+    }
+  }
+  assert.equal(await feed(a, tap.send, rivals()), 5_000);
+  assert.equal(seen.length, 0, "a rival heard once is no collision");
+  await using twin = await new ChartBuilder().withId(1).withServicePort(9999)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
+  maintain(twin);
+  await until(() => seen.some((event) => event.type === "collision"), deadline());
+  assert.deepEqual(seen.filter((event) => event.type === "collision"), [{
+    type: "collision",
+    entry: { id: 1n, address: "127.0.0.1", ports: [9999] },
+    withUs: true,
+  }]);
+});

@@ -12,6 +12,13 @@ export const TOMBSTONE_TTLS = 10;
 export const SIGNED_TOMBSTONE_TIME = 3_600_000;
 /** The most departed instances (and rivals of our id) remembered at once. */
 export const MAX_TOMBSTONES = 4_096;
+/**
+ * How long a goodbye without keys bars all of its incarnation, in ms: long
+ * enough for the datagrams it sent just before to arrive, and shorter than
+ * an interval, so that an instance that never left (anyone can forge its
+ * goodbye) is charted again at its next announcement.
+ */
+export const IN_FLIGHT_TIME = 100;
 
 /**
  * An incarnation: the wall-clock start time in milliseconds in the high
@@ -63,20 +70,42 @@ export function tombstoneTime(ttl: number, signed: boolean): number {
   return signed ? SIGNED_TOMBSTONE_TIME : TOMBSTONE_TTLS * ttl;
 }
 
+/**
+ * Forgets the entries at the front of a map whose time is up, in constant
+ * time but for those it forgets, so that it can run for every datagram. The
+ * map keeps them in the order they came (or were last heard), so with one
+ * lifetime for all (as a chart's peers mostly share one ttl) the oldest are
+ * at the front and every one goes in time; one of a short time behind one
+ * of a long time waits for it, or for the map's bound. (A cursor kept to
+ * look further would hold on to the map's old tables as it grows and
+ * shrinks.)
+ *
+ * @param map The entries, each kept until its `until`.
+ * @param now The time.
+ */
+function forgetLapsed<K, V extends { until: number }>(map: Map<K, V>, now: number): void {
+  for (const [key, value] of map) {
+    if (now < value.until) return;
+    map.delete(key);
+  }
+}
+
 /** What the chart remembers of an incarnation that left. */
 export interface Tombstone {
   incarnation: bigint;
   /** The last sequence number heard; only a newer one brings it back. */
   seq: number | undefined;
-  /** It said goodbye: nothing of that incarnation brings it back. */
+  /** It said goodbye: nothing of that incarnation brings it back... */
   final: boolean;
+  /** ...until then; after that, as if it had expired. */
+  finalUntil: number;
   /** Until when it is remembered. */
   until: number;
 }
 
 /**
  * Departed incarnations, so that their late or replayed datagrams do not
- * bring them back; bounded, the oldest going first.
+ * bring them back; bounded, and forgotten once their time is up.
  */
 export class Tombstones {
   readonly #stones = new Map<bigint, Tombstone>();
@@ -114,11 +143,19 @@ export class Tombstones {
    * @param seq Its last sequence number.
    * @param final Whether it said goodbye.
    * @param until Until when to remember it.
+   * @param finalUntil Until when its goodbye bars all of it, if not as long.
    */
-  bury(id: bigint, incarnation: bigint, seq: number | undefined, final: boolean, until: number) {
+  bury(
+    id: bigint,
+    incarnation: bigint,
+    seq: number | undefined,
+    final: boolean,
+    until: number,
+    finalUntil: number = until,
+  ) {
     this.#stones.delete(id);
     if (this.#stones.size >= this.#max) this.#stones.delete(this.#stones.keys().next().value!);
-    this.#stones.set(id, { incarnation, seq, final, until });
+    this.#stones.set(id, { incarnation, seq, final, finalUntil, until });
   }
 
   /**
@@ -132,13 +169,15 @@ export class Tombstones {
    * @returns `true` when the datagram is a replay, to drop as stale.
    */
   refuses(id: bigint, incarnation: bigint | undefined, seq: number | undefined, now: number) {
+    // Every datagram of another instance is judged: churn cannot fill the set.
+    forgetLapsed(this.#stones, now);
     const stone = this.#stones.get(id);
     if (!stone) return false;
     if (now < stone.until && incarnation !== undefined) {
       const replayed = incarnation < stone.incarnation ||
         (incarnation === stone.incarnation &&
-          (stone.final || seq === undefined || stone.seq === undefined ||
-            !seqAfter(seq, stone.seq)));
+          ((stone.final && now < stone.finalUntil) || seq === undefined ||
+            stone.seq === undefined || !seqAfter(seq, stone.seq)));
       if (replayed) return true;
     }
     this.#stones.delete(id);
@@ -169,12 +208,20 @@ export function rivalSpoke(rival: Rival, seq: number | undefined): boolean {
   return true;
 }
 
+/** A rival of our id as {@linkcode Rivals} keeps it: until when its last word lives. */
+interface HeardRival extends Rival {
+  until: number;
+}
+
 /**
  * Other instances that announce our own id, by incarnation (a bare one as
- * -1); bounded.
+ * -1); bounded, the least recently heard going first, and forgotten once
+ * their last word's time-to-live is up. So forged rivals push out only
+ * each other: a real one is still reported unless more new ones than the
+ * bound come between its first two words.
  */
 export class Rivals {
-  readonly #rivals = new Map<bigint, Rival>();
+  readonly #rivals = new Map<bigint, HeardRival>();
   readonly #max: number;
 
   /**
@@ -186,20 +233,41 @@ export class Rivals {
     this.#max = max;
   }
 
+  /** How many are remembered. */
+  get size(): number {
+    return this.#rivals.size;
+  }
+
   /**
    * Records a word from another instance with our id.
    *
    * @param incarnation Its incarnation, if it has one.
    * @param seq Its sequence number.
+   * @param ttl Its time-to-live, in milliseconds.
+   * @param now The time it was heard.
    * @returns `true` when the collision is to be reported now.
    */
-  heard(incarnation: bigint | undefined, seq: number | undefined): boolean {
+  heard(
+    incarnation: bigint | undefined,
+    seq: number | undefined,
+    ttl: number,
+    now: number,
+  ): boolean {
+    const rivals = this.#rivals;
+    forgetLapsed(rivals, now);
     const key = incarnation ?? -1n;
-    const rival = this.#rivals.get(key);
-    if (!rival) {
-      if (this.#rivals.size < this.#max) this.#rivals.set(key, { seq, reported: false });
+    const rival = rivals.get(key);
+    // One whose time is up, still kept behind one that lives longer, is new again.
+    if (!rival || rival.until <= now) {
+      rivals.delete(key);
+      if (rivals.size >= this.#max) rivals.delete(rivals.keys().next().value!);
+      rivals.set(key, { seq, reported: false, until: now + ttl });
       return false;
     }
+    // The most recently heard last, so that it is the last to go.
+    rivals.delete(key);
+    rivals.set(key, rival);
+    rival.until = Math.max(rival.until, now + ttl);
     return rivalSpoke(rival, seq);
   }
 }

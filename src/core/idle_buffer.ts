@@ -77,7 +77,13 @@ export class IdleBuffer {
   hold(data: Uint8Array, address: string, port: number, now: number): boolean {
     const key = `${address}:${port}`;
     const held = this.#held;
-    if (!held.has(key) && held.size >= this.#max) {
+    // Kept in the order they arrived: those older than any ttl, which
+    // charting would drop, go first and make room.
+    for (const [source, datagram] of held) {
+      if (!isOutlived(datagram.at, now)) break;
+      held.delete(source);
+    }
+    if (!held.delete(key) && held.size >= this.#max) {
       // It missed one: from now on, a peer may need to answer it.
       this.#since = Infinity;
       return false;
@@ -89,7 +95,7 @@ export class IdleBuffer {
   /**
    * Empties the buffer.
    *
-   * @returns What it held, oldest source first.
+   * @returns What it held, in the order it arrived.
    */
   take(): HeldDatagram[] {
     const held = [...this.#held.values()];

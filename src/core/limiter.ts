@@ -27,6 +27,8 @@ export const DEFAULT_TOTAL_REPLIES = 1_000;
 /** The default answers per second to one source. */
 export const DEFAULT_SOURCE_REPLIES = 50;
 const MAX_SOURCES = 4_096;
+/** A source's bucket holds twice its rate: unused for two seconds, it is full again. */
+const REFILL_TIME = 2_000;
 
 interface Bucket {
   tokens: number;
@@ -70,19 +72,31 @@ export class ReplyLimiter {
    */
   allow(source: string, now: number): boolean {
     if (!source.startsWith("127.")) {
-      let bucket = this.#sources.get(source);
+      const sources = this.#sources;
+      // Sources are kept in the order of their last answer: a bucket unused
+      // for its refill time is full, the same as none, so those go first.
+      for (const [address, bucket] of sources) {
+        if (now - bucket.at < REFILL_TIME) break;
+        sources.delete(address);
+      }
+      let bucket = sources.get(source);
       if (!bucket) {
-        // The oldest source goes first when too many are tracked.
-        if (this.#sources.size >= MAX_SOURCES) {
-          this.#sources.delete(this.#sources.keys().next().value!);
-        }
+        // The least recently answered source goes first when too many are tracked.
+        if (sources.size >= MAX_SOURCES) sources.delete(sources.keys().next().value!);
         bucket = { tokens: 2 * this.#perSource, at: now };
-        this.#sources.set(source, bucket);
+        sources.set(source, bucket);
       }
       if (bucket.tokens + ((now - bucket.at) / 1000) * this.#perSource < 1) return false;
       if (this.#all.tokens + ((now - this.#all.at) / 1000) * this.#total < 1) return false;
       take(bucket, this.#perSource, 2 * this.#perSource, now);
+      sources.delete(source);
+      sources.set(source, bucket);
     }
     return take(this.#all, this.#total, this.#total, now);
+  }
+
+  /** How many sources are tracked: those answered within their refill time, at most 4,096. */
+  get sources(): number {
+    return this.#sources.size;
   }
 }

@@ -32,8 +32,11 @@ export interface Peer<E> extends Liveness {
 /** Charted instances by id; newcomers heard once are the ones a full chart evicts. */
 export class PeerTable<E extends Entry> {
   readonly #peers = new Map<bigint, Peer<E>>();
-  /** Newcomers heard once, newest last (and some since confirmed or gone). */
-  #unconfirmed: bigint[] = [];
+  /**
+   * Newcomers heard once, newest last (and some since confirmed or gone): the
+   * peers, not their ids, so that an id charted again is not kept twice.
+   */
+  #unconfirmed: Peer<E>[] = [];
   readonly #max: number;
 
   /**
@@ -86,14 +89,17 @@ export class PeerTable<E extends Entry> {
    */
   add(id: bigint, peer: Peer<E>): void {
     this.#peers.set(id, peer);
-    this.#unconfirmed.push(id);
+    this.#unconfirmed.push(peer);
     // Confirmed and departed ones stay in the list until it is compacted:
     // with churn it would otherwise grow with every id ever heard.
     if (this.#unconfirmed.length > 2 * this.#max) {
-      this.#unconfirmed = this.#unconfirmed.filter((id) =>
-        this.#peers.get(id)?.confirmed === false
-      );
+      this.#unconfirmed = this.#unconfirmed.filter((peer) => this.#isUnconfirmed(peer));
     }
+  }
+
+  /** Whether a peer of the list is still charted, and heard only once. */
+  #isUnconfirmed(peer: Peer<E>): boolean {
+    return !peer.confirmed && this.#peers.get(peer.entry.id) === peer;
   }
 
   /**
@@ -117,10 +123,9 @@ export class PeerTable<E extends Entry> {
    */
   evict(): Peer<E> | undefined {
     while (this.#unconfirmed.length > 0) {
-      const id = this.#unconfirmed.pop()!;
-      const peer = this.#peers.get(id);
-      if (peer && !peer.confirmed) {
-        this.#peers.delete(id);
+      const peer = this.#unconfirmed.pop()!;
+      if (this.#isUnconfirmed(peer)) {
+        this.#peers.delete(peer.entry.id);
         return peer;
       }
     }

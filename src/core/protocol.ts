@@ -18,7 +18,14 @@ import { copyCounters, type Counters, newCounters } from "./counters.ts";
 import type { Entry, RemoveReason } from "./entry.ts";
 import { DEFAULT_BARE_TTL, isExpired, isProbeDue, PROBES_PER_SWEEP, sweepDelay } from "./expiry.ts";
 import { type HeldDatagram, IdleBuffer, isOutlived } from "./idle_buffer.ts";
-import { Rivals, rivalSpoke, seqAfter, Tombstones, tombstoneTime } from "./identity.ts";
+import {
+  IN_FLIGHT_TIME,
+  Rivals,
+  rivalSpoke,
+  seqAfter,
+  Tombstones,
+  tombstoneTime,
+} from "./identity.ts";
 import type { Rampdown } from "./interval.ts";
 import { Keyring } from "./keyring.ts";
 import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
@@ -594,7 +601,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
     const announcement = result.announcement;
     if (announcement.id === this.id) {
-      this.#heardOurId(announcement, address);
+      this.#heardOurId(announcement, address, now);
     } else if (announcement.goodbye) {
       this.#heardGoodbye(announcement, now);
     } else {
@@ -622,32 +629,41 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /** Our own datagrams come back to us; another incarnation with our id is a rival. */
-  #heardOurId(announcement: Announcement, address: string): void {
+  #heardOurId(announcement: Announcement, address: string, now: number): void {
     const { incarnation, seq } = announcement;
     if (incarnation === this.incarnation) {
       this.#counters.dropped.own++;
       return;
     }
     this.#counters.dropped.stale++;
+    if (announcement.goodbye) return;
     // A bare announcement with our id can only come from another instance.
-    if (!announcement.goodbye && this.#rivals.heard(incarnation, seq)) {
+    const ttl = Math.min(MAX_TTL, announcement.ttl || this.#bareTtl);
+    if (this.#rivals.heard(incarnation, seq, ttl, now)) {
       this.#out.collision(entryOf(announcement, address), true);
     }
   }
 
+  /**
+   * A goodbye removes the incarnation it names. Without keys anyone can say
+   * it, so it bars only what that incarnation sent before it: all of it for
+   * a moment (what is still in flight), then what was heard. With keys it is
+   * the instance's own word, and bars all of its incarnation.
+   */
   #heardGoodbye(announcement: Announcement, now: number): void {
     const { id, incarnation } = announcement;
     if (incarnation === undefined) return;
     const peer = this.#peers.get(id);
     if (!peer || peer.incarnation !== incarnation) {
-      // Not charted (or another incarnation): a late or replayed goodbye.
+      // Not charted (or another incarnation): a late or replayed goodbye, or
+      // a forged one that would bar an instance yet to start.
       this.#counters.dropped.stale++;
-      if (!peer && !this.#tombstones.has(id)) {
+      if (!peer && this.#keyring && !this.#tombstones.has(id)) {
         this.#bury(id, incarnation, undefined, true, this.ttl, now);
       }
       return;
     }
-    this.#bury(id, incarnation, undefined, true, peer.ttl, now);
+    this.#bury(id, incarnation, peer.seq, true, peer.ttl, now);
     this.#remove(id, peer, "goodbye");
   }
 
@@ -813,8 +829,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     ttl: number,
     now: number,
   ): void {
-    const until = now + tombstoneTime(ttl, this.#keyring !== undefined);
-    this.#tombstones.bury(id, incarnation, seq, final, until);
+    const signed = this.#keyring !== undefined;
+    const until = now + tombstoneTime(ttl, signed);
+    const finalUntil = signed ? until : now + IN_FLIGHT_TIME;
+    this.#tombstones.bury(id, incarnation, seq, final, until, finalUntil);
   }
 
   /** Plans the next sweep, or brings the planned one forward for a peer just heard. */

@@ -11,10 +11,10 @@ Deno.test("the idle buffer keeps the last datagram of each source, a copy of it"
   assert.equal(buffer.hold(second, "198.18.0.1", 8080, 5), true);
   second[0] = 99;
   assert.equal(buffer.size, 2);
-  // Oldest source first; each with its last datagram and when it came.
+  // In the order they came; each source with its last datagram and when it came.
   assert.deepEqual(buffer.take(), [
-    { data: Uint8Array.of(2), address: "198.18.0.1", port: 8080, at: 5 },
     { data: Uint8Array.of(9), address: "198.18.0.2", port: 8080, at: 3 },
+    { data: Uint8Array.of(2), address: "198.18.0.1", port: 8080, at: 5 },
   ]);
   assert.equal(buffer.size, 0);
   assert.deepEqual(buffer.take(), []);
@@ -72,5 +72,20 @@ Deno.test("a kept datagram older than any ttl is outlived", () => {
   ];
   for (const [at, now, outlived] of cases) {
     assert.equal(isOutlived(at, now), outlived, `kept at ${at}, charted at ${now}`);
+  }
+});
+
+Deno.test("datagrams older than any ttl leave the buffer as new ones come, making room", () => {
+  const cases: Array<[now: number, kept: number, held: boolean]> = [
+    [MAX_TTL - 1, 2, false],
+    [MAX_TTL, 2, true],
+    [MAX_TTL + 10, 1, true],
+  ];
+  for (const [now, kept, held] of cases) {
+    const buffer = new IdleBuffer(2);
+    buffer.hold(Uint8Array.of(1), "198.18.0.1", 8080, 0);
+    buffer.hold(Uint8Array.of(2), "198.18.0.2", 8080, 10);
+    assert.equal(buffer.hold(Uint8Array.of(3), "198.18.0.3", 8080, now), held, `at ${now}`);
+    assert.equal(buffer.size, kept, `at ${now}`);
   }
 });

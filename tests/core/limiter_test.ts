@@ -53,3 +53,39 @@ Deno.test("the limiter tracks at most 4,096 sources, forgetting the oldest", () 
   limiter.allow("10.2.0.0", 0);
   assert.equal(limiter.allow("198.18.0.1", 0), true, "forgotten, it starts with a full bucket");
 });
+
+Deno.test("a source unanswered for two seconds, whose bucket is full again, is no longer tracked", () => {
+  const cases: Array<[later: number, tracked: number]> = [
+    [0, 3],
+    [1_999, 3],
+    [2_000, 1],
+    [2_500, 1],
+  ];
+  for (const [later, tracked] of cases) {
+    const limiter = new ReplyLimiter({ total: 1_000_000, perSource: 10 }, 0);
+    limiter.allow("198.18.0.1", 0);
+    limiter.allow("198.18.0.2", 0);
+    limiter.allow("198.18.0.3", later);
+    assert.equal(limiter.sources, tracked, `${later} ms later`);
+  }
+});
+
+Deno.test("under churn of sources the limiter tracks those of the last two seconds", () => {
+  const limiter = new ReplyLimiter({ total: 1_000_000, perSource: 10 }, 0);
+  let largest = 0;
+  // A new source every 4 ms: 500 in two seconds.
+  for (let i = 0; i < 100_000; i++) {
+    limiter.allow(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 4 * i);
+    largest = Math.max(largest, limiter.sources);
+  }
+  assert.equal(largest, 500);
+});
+
+Deno.test("a drained source stays tracked while others come and go", () => {
+  const limiter = new ReplyLimiter({ total: 1_000_000, perSource: 1 }, 0);
+  while (limiter.allow("198.18.0.1", 0));
+  for (let i = 0; i < 3_000; i++) limiter.allow(`10.1.${i >> 8}.${i & 255}`, i / 10);
+  // Refused at 999 ms: one token after a second, not a fresh bucket.
+  assert.equal(limiter.allow("198.18.0.1", 999), false);
+  assert.equal(limiter.allow("198.18.0.1", 1_000), true);
+});

@@ -82,6 +82,23 @@ Deno.test("churn through a small table keeps the newest unconfirmed first in lin
   ]);
 });
 
+Deno.test("an id charted again and again is in line once, as its newest peer", () => {
+  const table = tableOf(3, [1n]);
+  // Each time a new peer of the same id: left, or still charted at the end.
+  for (let i = 0; i < 10_000; i++) {
+    table.delete(7n);
+    table.add(7n, peer(7n));
+  }
+  table.add(2n, peer(2n));
+  const last = table.get(7n);
+  assert.deepEqual([table.evict()?.entry.id, table.evict(), table.evict()?.entry.id], [
+    2n,
+    last,
+    1n,
+  ]);
+  assert.equal(table.evict(), undefined);
+});
+
 Deno.test("an announcement carries the same data as an entry when ports or msg are equal", () => {
   const announcement = (data: { ports?: number[]; msg?: unknown }): Announcement => ({
     header: DEFAULT_HEADER,

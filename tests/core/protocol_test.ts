@@ -412,7 +412,7 @@ Deno.test("a goodbye removes an instance at once, and no replay of it brings it 
   const cases: Array<[what: string, datagram: Uint8Array, charted: boolean]> = [
     ["its last announcement", from(2n, { seq: 1 }), false],
     ["the goodbye itself", from(2n, { seq: 2, goodbye: true }), false],
-    ["a later word of the same incarnation", from(2n, { seq: 9 }), false],
+    ["a later word of the same incarnation, still in flight", from(2n, { seq: 9 }), false],
     ["an older incarnation", from(2n, { incarnation: 99n, seq: 50 }), false],
     ["a restart", from(2n, { incarnation: 101n, seq: 1 }), true],
   ];
@@ -422,7 +422,7 @@ Deno.test("a goodbye removes an instance at once, and no replay of it brings it 
     chart.hear(500, from(2n, { seq: 2, goodbye: true }));
     assert.deepEqual(chart.happened(), [[0, "added", 2n], [500, "removed", 2n, "goodbye"]]);
     const stale = chart.core.counters.dropped.stale;
-    chart.hear(600, datagram);
+    chart.hear(550, datagram);
     assert.equal(chart.core.get(2n) !== undefined, charted, what);
     assert.equal(chart.core.counters.dropped.stale - stale, charted ? 0 : 1, what);
   }
@@ -442,13 +442,86 @@ Deno.test("a goodbye is remembered for ten ttls: a replay after that is charted 
   }
 });
 
-Deno.test("a goodbye of an instance not charted keeps its late announcements out", () => {
+/** A datagram signed with the key the goodbye tests share. */
+function signWithShared(datagram: Uint8Array): Uint8Array {
+  SHARED_KEYRING.sign(datagram);
+  return datagram;
+}
+const SHARED_KEY = "the key the goodbye tests share";
+const SHARED_KEYRING = new Keyring([SHARED_KEY]);
+
+Deno.test("without keys a goodbye bars what was heard of it; a newer word after 100 ms is back", () => {
+  // Anyone can forge a goodbye: one for a live instance (its incarnation is in
+  // every announcement) removes it only until its next announcement.
+  const cases: Array<
+    [what: string, at: number, seq: number, incarnation: bigint, charted: boolean]
+  > = [
+    ["in flight, sent before the goodbye", 599, 9, 100n, false],
+    ["its next announcement", 600, 9, 100n, true],
+    ["an announcement ten ttls later", 500 + 10 * TTL, 9, 100n, true],
+    ["a replay of what was heard", 600, 5, 100n, false],
+    ["a replay of what was heard, later", 500 + 10 * TTL - 1, 5, 100n, false],
+    ["an older incarnation", 600, 50, 99n, false],
+    ["a restart, at once", 500, 1, 101n, true],
+  ];
+  for (const [what, at, seq, incarnation, charted] of cases) {
+    const chart = Simulated.maintaining();
+    chart.hear(0, from(2n, { seq: 5 }));
+    chart.hear(500, from(2n, { seq: 0x7fff_0000, goodbye: true }));
+    assert.deepEqual(chart.happened(), [[0, "added", 2n], [500, "removed", 2n, "goodbye"]]);
+    chart.hear(at, from(2n, { seq, incarnation }));
+    assert.equal(chart.core.get(2n) !== undefined, charted, what);
+  }
+});
+
+Deno.test("a goodbye repeated every interval removes an announcing instance only until it announces", () => {
   const chart = Simulated.maintaining();
-  chart.hear(0, from(2n, { seq: 5, goodbye: true }));
-  chart.hear(10, from(2n, { seq: 4 }));
-  assert.equal(chart.core.get(2n), undefined);
-  assert.equal(chart.core.counters.dropped.stale, 2);
-  assert.equal(chart.events.length, 0);
+  for (let round = 0; round < 30; round++) {
+    chart.hear(round * 1000, from(2n, { seq: round + 1 }));
+    chart.hear(round * 1000 + 1, from(2n, { seq: 0xffff_ffff, goodbye: true }));
+  }
+  const added = chart.happened().filter(([, type]) => type === "added");
+  assert.equal(added.length, 30);
+});
+
+Deno.test("with keys a goodbye bars all of its incarnation for an hour", () => {
+  const cases: Array<[at: number, seq: number, incarnation: bigint, charted: boolean]> = [
+    [600, 9, 100n, false],
+    [500 + 3_600_000 - 1, 9, 100n, false],
+    [500 + 3_600_000, 9, 100n, true],
+    [600, 1, 101n, true],
+  ];
+  for (const [at, seq, incarnation, charted] of cases) {
+    const chart = Simulated.maintaining({ keys: [SHARED_KEY] });
+    const keyed = { signerId: SHARED_KEYRING.signerId };
+    chart.hear(0, signWithShared(from(2n, { seq: 5, ...keyed })));
+    chart.hear(500, signWithShared(from(2n, { seq: 6, goodbye: true, ...keyed })));
+    chart.hear(at, signWithShared(from(2n, { seq, incarnation, ...keyed })));
+    assert.equal(
+      chart.core.get(2n) !== undefined,
+      charted,
+      `seq ${seq} of ${incarnation} at ${at}`,
+    );
+  }
+});
+
+Deno.test("a goodbye of an instance not charted bars nothing without keys; with keys its incarnation", () => {
+  const cases: Array<[keys: boolean, incarnation: bigint, charted: boolean]> = [
+    // The largest incarnation would bar every instance yet to start with that id.
+    [false, 0xffff_ffff_ffff_ffffn, true],
+    [false, 100n, true],
+    [true, 100n, false],
+    [true, 101n, true],
+  ];
+  for (const [keys, incarnation, charted] of cases) {
+    const chart = Simulated.maintaining(keys ? { keys: [SHARED_KEY] } : {});
+    const sign = keys ? signWithShared : (datagram: Uint8Array) => datagram;
+    const keyed = keys ? { signerId: SHARED_KEYRING.signerId } : {};
+    chart.hear(0, sign(from(2n, { incarnation: 100n, seq: 5, goodbye: true, ...keyed })));
+    chart.hear(10, sign(from(2n, { incarnation, seq: 4, ...keyed })));
+    assert.equal(chart.core.get(2n) !== undefined, charted, `keys ${keys}, ${incarnation}`);
+    assert.equal(chart.core.counters.dropped.stale, charted ? 1 : 2);
+  }
 });
 
 Deno.test("after expiry a replayed datagram is stale, and only a newer one brings the instance back", () => {
