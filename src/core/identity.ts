@@ -28,6 +28,54 @@ export function incarnationOf(wallMs: number, random: number): bigint {
 }
 
 /**
+ * How far ahead of a chart's own clock another instance's start may be
+ * before its incarnation is not trusted: a minute of clock skew.
+ */
+export const MAX_CLOCK_AHEAD = 60_000;
+/**
+ * For how long, as a share of its own ttl, a rival incarnation must find
+ * the charted one silent to take the id back: half a ttl, one and a half
+ * intervals, so that a word lands between that and the charted one's expiry.
+ */
+export const RECLAIM_AFTER = 0.5;
+
+/**
+ * The start time an incarnation claims: its high bits.
+ *
+ * @param incarnation The incarnation.
+ * @returns Milliseconds since the epoch.
+ */
+export function startOf(incarnation: bigint): number {
+  return Number(incarnation >> 20n);
+}
+
+/**
+ * Whether an incarnation claims a start later than a clock allows. Such an
+ * incarnation (one forged as 2^64-1, say) is not trusted to be newer than
+ * the charted one: it would otherwise win every comparison for good.
+ *
+ * @param incarnation The incarnation heard.
+ * @param wallNow The chart's own wall clock now, in ms since the epoch.
+ * @returns `true` when it starts more than {@linkcode MAX_CLOCK_AHEAD} ahead.
+ */
+export function isFromFuture(incarnation: bigint, wallNow: number): boolean {
+  return startOf(incarnation) > wallNow + MAX_CLOCK_AHEAD;
+}
+
+/**
+ * Whether a rival incarnation that speaks takes the id from the charted
+ * one: the charted one was silent for over half the rival's ttl. So a
+ * hijack with a long ttl lasts only while it keeps speaking.
+ *
+ * @param quietFor How long the charted incarnation has been silent, in ms.
+ * @param rivalTtl The rival's time-to-live, in ms.
+ * @returns `true` when the rival is charted instead.
+ */
+export function reclaims(quietFor: number, rivalTtl: number): boolean {
+  return quietFor > RECLAIM_AFTER * rivalTtl;
+}
+
+/**
  * Whether sequence number `a` comes after `b`, with wrap-around (RFC 1982).
  *
  * @param a A sequence number.

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
   incarnationOf,
+  isFromFuture,
   isNewer,
+  reclaims,
   type Rival,
   Rivals,
   rivalSpoke,
   seqAfter,
+  startOf,
   Tombstones,
   tombstoneTime,
 } from "../../src/core/identity.ts";
@@ -36,6 +39,40 @@ Deno.test("an incarnation of a later millisecond is greater, whatever its random
   assert.equal(incarnationOf(1000, 0x1_00005), incarnationOf(1000, 5));
   assert.equal(incarnationOf(-5, 3), 3n);
   assert.equal(incarnationOf(1000.9, 0), 1000n << 20n);
+});
+
+Deno.test("an incarnation that starts over a minute ahead of our clock is from the future", () => {
+  const wall = Date.UTC(2026, 0, 1);
+  const cases: Array<[incarnation: bigint, future: boolean]> = [
+    [incarnationOf(wall - 3_600_000, 7), false],
+    [incarnationOf(wall, 0xfffff), false],
+    [incarnationOf(wall + 60_000, 0xfffff), false],
+    [incarnationOf(wall + 60_001, 0), true],
+    // The forged maximum claims a start in the year 2527.
+    [2n ** 64n - 1n, true],
+  ];
+  for (const [incarnation, future] of cases) {
+    assert.equal(
+      isFromFuture(incarnation, wall),
+      future,
+      `${startOf(incarnation) - wall} ms ahead`,
+    );
+  }
+  assert.equal(startOf(incarnationOf(wall, 5)), wall);
+});
+
+Deno.test("a rival takes the id once the charted incarnation was silent for over half its ttl", () => {
+  const cases: Array<[quietFor: number, rivalTtl: number, takes: boolean]> = [
+    [0, 3300, false],
+    [1650, 3300, false],
+    [1651, 3300, true],
+    // The rival's own ttl counts, not the hour a hijack may claim.
+    [1651, 3_600_000, false],
+    [400, 660, true],
+  ];
+  for (const [quietFor, rivalTtl, takes] of cases) {
+    assert.equal(reclaims(quietFor, rivalTtl), takes, `quiet ${quietFor}, ttl ${rivalTtl}`);
+  }
 });
 
 Deno.test("a word is newer than the last when its sequence number is, or either has none", () => {
