@@ -33,11 +33,11 @@ export function incarnationOf(wallMs: number, random: number): bigint {
  */
 export const MAX_CLOCK_AHEAD = 60_000;
 /**
- * For how long, as a share of its own ttl, a rival incarnation must find
- * the charted one silent to take the id back: half a ttl, one and a half
- * intervals, so that a word lands between that and the charted one's expiry.
+ * How many words in a row, with none from the charted incarnation between
+ * them, let a rival incarnation take a charted id: three, so that jitter
+ * alone (two words in one interval of the other) never does.
  */
-export const RECLAIM_AFTER = 0.5;
+export const RECLAIM_WORDS = 3;
 
 /**
  * The start time an incarnation claims: its high bits.
@@ -60,19 +60,6 @@ export function startOf(incarnation: bigint): number {
  */
 export function isFromFuture(incarnation: bigint, wallNow: number): boolean {
   return startOf(incarnation) > wallNow + MAX_CLOCK_AHEAD;
-}
-
-/**
- * Whether a rival incarnation that speaks takes the id from the charted
- * one: the charted one was silent for over half the rival's ttl. So a
- * hijack with a long ttl lasts only while it keeps speaking.
- *
- * @param quietFor How long the charted incarnation has been silent, in ms.
- * @param rivalTtl The rival's time-to-live, in ms.
- * @returns `true` when the rival is charted instead.
- */
-export function reclaims(quietFor: number, rivalTtl: number): boolean {
-  return quietFor > RECLAIM_AFTER * rivalTtl;
 }
 
 /**
@@ -215,6 +202,41 @@ export function rivalSpoke(rival: Rival, seq: number | undefined): boolean {
   if (!alive || rival.reported) return false;
   rival.reported = true;
   return true;
+}
+
+/**
+ * Another incarnation of a charted id than the charted one: the one it
+ * replaced, or one heard since.
+ */
+export interface Contender extends Rival {
+  incarnation: bigint;
+  /** Its words since the charted incarnation last spoke. */
+  inARow: number;
+}
+
+/** What a word from a contender means: see {@linkcode contenderSpoke}. */
+export type ContenderWord = "stale" | "heard" | "collision" | "takes";
+
+/**
+ * Records a word from a contender, for a chart without keys, where an
+ * incarnation is only a claim, and says what it means: `"stale"` when it is
+ * no newer than its last; `"collision"` once, when it speaks right after
+ * the charted one did, so that both are alive; `"takes"` on its
+ * {@linkcode RECLAIM_WORDS}th word in a row, when the charted incarnation
+ * has gone silent (a restart, or a hijack that stopped); else `"heard"`.
+ * The charted incarnation's words set `inARow` back to 0.
+ *
+ * @param contender What is known of it.
+ * @param seq The word's sequence number.
+ * @returns What the word means.
+ */
+export function contenderSpoke(contender: Contender, seq: number | undefined): ContenderWord {
+  if (!isNewer(seq, contender.seq)) return "stale";
+  contender.seq = seq;
+  if (++contender.inARow >= RECLAIM_WORDS) return "takes";
+  if (contender.inARow > 1 || contender.reported) return "heard";
+  contender.reported = true;
+  return "collision";
 }
 
 /**

@@ -7,7 +7,7 @@
 
 import type { Entry, MsgEntry } from "./entry.ts";
 import type { Liveness } from "./expiry.ts";
-import type { Rival } from "./identity.ts";
+import type { Contender } from "./identity.ts";
 import type { Announcement } from "./wire.ts";
 
 /** The most instances a chart holds unless told otherwise. */
@@ -32,7 +32,7 @@ export interface Peer<E> extends Liveness {
   /** Heard more than once: a full chart evicts it only once quiet (see {@linkcode isProtected}). */
   confirmed: boolean;
   /** The incarnation this one replaced (or a rival), to tell a restart from a rival. */
-  superseded: (Rival & { incarnation: bigint }) | undefined;
+  superseded: Contender | undefined;
 }
 
 /**

@@ -19,9 +19,8 @@ import type { Entry, RemoveReason } from "./entry.ts";
 import { DEFAULT_BARE_TTL, isExpired, isProbeDue, PROBES_PER_SWEEP, sweepDelay } from "./expiry.ts";
 import { type HeldDatagram, IdleBuffer, isOutlived } from "./idle_buffer.ts";
 import {
+  contenderSpoke,
   isFromFuture,
-  isNewer,
-  reclaims,
   Rivals,
   rivalSpoke,
   seqAfter,
@@ -695,13 +694,16 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     if (peer && incarnation !== undefined && peer.incarnation !== undefined) {
       if (incarnation !== peer.incarnation) {
         const newer = incarnation > peer.incarnation && !this.#untrusted(incarnation, at);
-        if (!newer && !this.#heardRival(peer, announcement, address, at, ttl)) return;
+        if (!newer && !this.#heardRival(peer, announcement, address)) return;
         // A restart, a rival that a later word from the older one reveals, or
         // a rival taking the id back from a charted one gone silent.
-        superseded = { incarnation: peer.incarnation, seq: peer.seq, reported: false };
+        superseded = { incarnation: peer.incarnation, seq: peer.seq, reported: false, inARow: 0 };
       } else if (seq !== undefined && peer.seq !== undefined && !seqAfter(seq, peer.seq)) {
         counters.dropped.stale++;
         return;
+      } else if (peer.superseded) {
+        // The charted incarnation spoke: the other's words are no longer in a row.
+        peer.superseded.inARow = 0;
       }
     }
 
@@ -809,16 +811,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    * stray datagram, a replay or a rival) or, without keys, one that claims
    * to start in the future.
    *
-   * @returns `true` when it takes the id: without keys, a rival that speaks
-   * while the charted incarnation has been silent for half the rival's ttl.
+   * @returns `true` when it takes the id: without keys, a rival that spoke
+   * three times in a row while the charted incarnation was silent.
    */
-  #heardRival(
-    peer: Peer<E>,
-    announcement: Announcement,
-    address: string,
-    at: number,
-    ttl: number,
-  ): boolean {
+  #heardRival(peer: Peer<E>, announcement: Announcement, address: string): boolean {
     const { incarnation, seq } = announcement;
     const superseded = peer.superseded;
     const known = superseded !== undefined && superseded.incarnation === incarnation;
@@ -833,13 +829,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       return false;
     }
     // Without keys anyone can claim a newer incarnation: what is silent loses to what speaks.
-    if (reclaims(at - peer.heardAt, ttl) && (!known || isNewer(seq, superseded.seq))) return true;
+    const word = known ? contenderSpoke(superseded, seq) : "heard";
+    if (word === "takes") return true;
     this.#counters.dropped.stale++;
-    if (!known) {
-      peer.superseded = { incarnation: incarnation!, seq, reported: false };
-      return false;
-    }
-    if (rivalSpoke(superseded, seq)) this.#out.collision(entryOf(announcement, address), false);
+    if (!known) peer.superseded = { incarnation: incarnation!, seq, reported: false, inARow: 1 };
+    if (word === "collision") this.#out.collision(entryOf(announcement, address), false);
     return false;
   }
 

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  type Contender,
+  contenderSpoke,
+  type ContenderWord,
   incarnationOf,
   isFromFuture,
   isNewer,
-  reclaims,
   type Rival,
   Rivals,
   rivalSpoke,
@@ -61,17 +63,29 @@ Deno.test("an incarnation that starts over a minute ahead of our clock is from t
   assert.equal(startOf(incarnationOf(wall, 5)), wall);
 });
 
-Deno.test("a rival takes the id once the charted incarnation was silent for over half its ttl", () => {
-  const cases: Array<[quietFor: number, rivalTtl: number, takes: boolean]> = [
-    [0, 3300, false],
-    [1650, 3300, false],
-    [1651, 3300, true],
-    // The rival's own ttl counts, not the hour a hijack may claim.
-    [1651, 3_600_000, false],
-    [400, 660, true],
+Deno.test("a contender collides when it speaks right after the charted one, and takes the id on its third word in a row", () => {
+  // Words from the contender (its sequence number) and from the charted incarnation ("charted").
+  const cases: Array<
+    [inARow: number, words: Array<number | "charted">, meant: Array<ContenderWord | "-">]
+  > = [
+    // The incarnation a hijack or restart replaced (its last word 5) speaks on.
+    [0, [6, 7, 8], ["collision", "heard", "takes"]],
+    // Both alive: the charted one's words break every run.
+    [0, [6, "charted", 7, 8, "charted", 9], ["collision", "-", "heard", "heard", "-", "heard"]],
+    // Stray and repeated words count for nothing.
+    [0, [5, 4, 6, 6, 7, 3, 8], ["stale", "stale", "collision", "stale", "heard", "stale", "takes"]],
+    // One first heard as a stray word (5): twice more in a row takes the id, with no collision.
+    [1, [6, 7], ["heard", "takes"]],
+    [1, ["charted", 6, 7, 8], ["-", "collision", "heard", "takes"]],
   ];
-  for (const [quietFor, rivalTtl, takes] of cases) {
-    assert.equal(reclaims(quietFor, rivalTtl), takes, `quiet ${quietFor}, ttl ${rivalTtl}`);
+  for (const [inARow, words, meant] of cases) {
+    const contender: Contender = { incarnation: 9n, seq: 5, reported: false, inARow };
+    const heard = words.map((word) => {
+      if (word !== "charted") return contenderSpoke(contender, word);
+      contender.inARow = 0;
+      return "-";
+    });
+    assert.deepEqual(heard, meant, `${inARow} in a row, then ${words}`);
   }
 });
 
