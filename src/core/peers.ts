@@ -18,6 +18,8 @@ export const DEFAULT_MAX_ENTRIES = 2_048;
  * fakes that claim an hour must be sent again every 10 s to keep their place.
  */
 export const MAX_PROTECTION = 10_000;
+/** After a scan for a confirmed instance to evict found none, the least time to the next, in ms. */
+const RESCAN_AFTER = 100;
 
 /** What the chart knows of a charted instance. */
 export interface Peer<E> extends Liveness {
@@ -150,7 +152,8 @@ export class PeerTable<E extends Entry> {
         return peer;
       }
     }
-    // A flood of newcomers into a chart of live peers must not cost a scan each.
+    // A flood of newcomers into a chart of live peers must not cost a scan each,
+    // nor one each time the first of 2,048 peers heard in turn lapses.
     if (now < this.#lapsesAt) return undefined;
     let quietest: [bigint, Peer<E>] | undefined;
     let lapsesAt = Infinity;
@@ -162,7 +165,7 @@ export class PeerTable<E extends Entry> {
     }
     if (!quietest) {
       // One confirmed since may lapse sooner: it is evicted late, by MAX_PROTECTION at most.
-      this.#lapsesAt = lapsesAt;
+      this.#lapsesAt = Math.max(lapsesAt, now + RESCAN_AFTER);
       return undefined;
     }
     this.#peers.delete(quietest[0]);

@@ -751,14 +751,15 @@ Deno.test("a full chart of confirmed fakes takes a newcomer once they were quiet
     ]);
   }
   for (let at = 0, seq = 1; at <= 20_000; at += 1000) heard.push([at, from(2n, { seq: seq++ })]);
-  // A newcomer tries at 1500, at 10,001 (the fakes were quiet 10 s) and from 10,002 on.
+  // A newcomer tries at 1500, at 10,001 (the fakes were quiet 10 s) and from 10,200 on
+  // (a scan that found none is not done again for 100 ms).
   const newcomer = [1500, 10_001];
-  for (let at = 10_002; at <= 20_000; at += 1000) newcomer.push(at);
+  for (let at = 10_200; at <= 20_000; at += 1000) newcomer.push(at);
   for (const [i, at] of newcomer.entries()) heard.push([at, from(6n, { seq: i + 1 })]);
   for (const [at, data] of heard.sort((a, b) => a[0] - b[0])) chart.hear(at, data);
   assert.deepEqual(chart.happened().slice(4), [
-    [10_002, "removed", 3n, "evicted"],
-    [10_002, "added", 6n],
+    [10_200, "removed", 3n, "evicted"],
+    [10_200, "added", 6n],
   ]);
   assert.deepEqual(chart.core.entries().map((entry) => entry.id).sort(), [2n, 4n, 5n, 6n]);
   assert.equal(chart.core.counters.dropped.full, 2);
