@@ -10,6 +10,7 @@ import {
   MULTICAST_GROUP,
   type PortEntry,
 } from "../mod.ts";
+import { incarnationOf } from "../src/core/identity.ts";
 import { Keyring } from "../src/core/keyring.ts";
 import { MAX_CHART_UNICASTS } from "../src/io/links.ts";
 import { decodeAnnouncement, encodeAnnouncement } from "../src/core/wire.ts";
@@ -242,6 +243,96 @@ Deno.test("100,000 flooded ids leave the chart at its cap with the real peers ch
   // 2048 entries of well under 1 KiB each; 100,000 kept would be tens of MiB.
   const grown = liveHeap() - heapBefore;
   assert.ok(grown < 8 * 2 ** 20, `the live heap grew by ${Math.round(grown / 2 ** 20)} MiB`);
+});
+
+Deno.test("a forged incarnation of a live id is ignored from the future, and undone while the instance speaks", async () => {
+  const discoveryPort = freshPort();
+  const open = (id: number) =>
+    new ChartBuilder().withId(id).withServicePort(9000 + id).withDiscoveryPort(discoveryPort)
+      .localDiscovery(true).withRampdown(FAST).finish();
+  await using a = await open(1);
+  await using b = await open(2);
+  maintain(a);
+  maintain(b);
+  await foundEveryone(a, 2, { signal: deadline() });
+  const seen = record(a.events());
+  await using tap = await wiretap(discoveryPort, false);
+  const hijack = (incarnation: bigint) =>
+    encodeAnnouncement({
+      header: DEFAULT_HEADER,
+      id: 2n,
+      ports: [1],
+      reply: false,
+      ttl: 3_600_000,
+      incarnation,
+      seq: 1,
+    });
+  // The forged maximum, then one 30 s ahead: only the second is taken, until b speaks again.
+  await tap.send(hijack(2n ** 64n - 1n));
+  await tap.send(hijack(incarnationOf(Date.now() + 30_000, 0)));
+  const hijacked = () =>
+    seen.filter((event) => event.type === "updated" && event.entry.ports[0] === 1).length;
+  await until(() => hijacked() > 0, deadline());
+  await until(() => a.get(2)?.ports[0] === 9002, deadline());
+  assert.equal(hijacked(), 1);
+  assert.deepEqual(a.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
+  assert.ok(seen.every((event) => event.type !== "removed"));
+});
+
+Deno.test("after a flood of confirmed fakes that claim an hour, a real newcomer is charted", async () => {
+  const discoveryPort = freshPort();
+  await using a = await new ChartBuilder().withId(1).withServicePort(9001)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
+  maintain(a);
+  await using tap = await wiretap(discoveryPort, false);
+  // 2,048 fake ids, each heard twice: the chart is full of confirmed entries.
+  function* flood(): Generator<Uint8Array> {
+    for (let i = 0; i < 2_048; i++) {
+      for (const seq of [1, 2]) {
+        yield encodeAnnouncement({
+          header: DEFAULT_HEADER,
+          id: BigInt(1_000 + i),
+          ports: [1],
+          reply: false,
+          ttl: 3_600_000,
+          incarnation: incarnationOf(Date.now(), i),
+          seq,
+        });
+      }
+    }
+  }
+  await feed(a, tap.send, flood());
+  assert.equal(a.size, 2_048 + 1);
+  await using b = await new ChartBuilder().withId(2).withServicePort(9002)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withRampdown(FAST).finish();
+  maintain(b);
+  // Turned away at first; the fakes' places are protected 10 s after they were last heard, not an hour.
+  await until(() => a.counters.dropped.full > 0, deadline());
+  await until(() => a.get(2) !== undefined, deadline());
+  assert.deepEqual(a.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
+  assert.equal(a.size, 2_048 + 1);
+});
+
+Deno.test("with keys, replayed captures of an instance's old incarnation raise no collision", async () => {
+  const discoveryPort = freshPort();
+  await using tap = await wiretap(discoveryPort);
+  const b = await keyedChart(2, discoveryPort);
+  maintain(b);
+  await until(() => tap.heard.filter((data) => data[8] === 2).length >= 5, deadline());
+  const captured = tap.heard.filter((data) => data[8] === 2);
+  await b.close();
+  // b restarted, with a newer incarnation; c started after b left, so it has no tombstone of it.
+  await using restarted = await keyedChart(2, discoveryPort);
+  await using c = await keyedChart(3, discoveryPort);
+  const seen = record(c.events());
+  maintain(restarted);
+  maintain(c);
+  await foundEveryone(c, 2, { signal: deadline() });
+  const stale = c.counters.dropped.stale;
+  for (const datagram of captured) await tap.send(datagram);
+  await until(() => c.counters.dropped.stale - stale >= captured.length, deadline());
+  assert.deepEqual(seen.map((event) => [event.type, event.entry.id]), [["added", 2n]]);
+  assert.deepEqual(c.get(2), { id: 2n, address: "127.0.0.1", ports: [9002] });
 });
 
 Deno.test("forged sources get at most the rate-limited answers, none larger than what asked", async () => {

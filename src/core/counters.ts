@@ -40,7 +40,7 @@ export interface Counters {
    * for them, or to a source on no directly connected subnet.
    */
   repliesSuppressed: number;
-  /** Unconfirmed newcomers dropped to make room in a full chart. */
+  /** Unconfirmed newcomers, or quiet confirmed instances, dropped to make room in a full chart. */
   evicted: number;
   /** Goodbyes sent. */
   goodbyes: number;

@@ -30,7 +30,7 @@ export type Entry = PortEntry | MsgEntry<unknown>;
 /**
  * Why an instance left the chart: it said goodbye, it was not heard within
  * its time-to-live, `forget` dropped it, or a full chart made room for a
- * newcomer (only ever an unconfirmed one, heard once).
+ * newcomer (an unconfirmed one, heard once, or one quiet for 10 s or its ttl).
  */
 export type RemoveReason = "goodbye" | "expired" | "forgotten" | "evicted";
 

@@ -35,6 +35,41 @@ export function incarnationOf(wallMs: number, random: number): bigint {
 }
 
 /**
+ * How far ahead of a chart's own clock another instance's start may be
+ * before its incarnation is not trusted: a minute of clock skew.
+ */
+export const MAX_CLOCK_AHEAD = 60_000;
+/**
+ * How many words in a row, with none from the charted incarnation between
+ * them, let a rival incarnation take a charted id: three, so that jitter
+ * alone (two words in one interval of the other) never does.
+ */
+export const RECLAIM_WORDS = 3;
+
+/**
+ * The start time an incarnation claims: its high bits.
+ *
+ * @param incarnation The incarnation.
+ * @returns Milliseconds since the epoch.
+ */
+export function startOf(incarnation: bigint): number {
+  return Number(incarnation >> 20n);
+}
+
+/**
+ * Whether an incarnation claims a start later than a clock allows. Such an
+ * incarnation (one forged as 2^64-1, say) is not trusted to be newer than
+ * the charted one: it would otherwise win every comparison for good.
+ *
+ * @param incarnation The incarnation heard.
+ * @param wallNow The chart's own wall clock now, in ms since the epoch.
+ * @returns `true` when it starts more than {@linkcode MAX_CLOCK_AHEAD} ahead.
+ */
+export function isFromFuture(incarnation: bigint, wallNow: number): boolean {
+  return startOf(incarnation) > wallNow + MAX_CLOCK_AHEAD;
+}
+
+/**
  * Whether sequence number `a` comes after `b`, with wrap-around (RFC 1982).
  *
  * @param a A sequence number.
@@ -211,6 +246,41 @@ export function rivalSpoke(rival: Rival, seq: number | undefined): boolean {
 /** A rival of our id as {@linkcode Rivals} keeps it: until when its last word lives. */
 interface HeardRival extends Rival {
   until: number;
+}
+
+/**
+ * Another incarnation of a charted id than the charted one: the one it
+ * replaced, or one heard since.
+ */
+export interface Contender extends Rival {
+  incarnation: bigint;
+  /** Its words since the charted incarnation last spoke. */
+  inARow: number;
+}
+
+/** What a word from a contender means: see {@linkcode contenderSpoke}. */
+export type ContenderWord = "stale" | "heard" | "collision" | "takes";
+
+/**
+ * Records a word from a contender, for a chart without keys, where an
+ * incarnation is only a claim, and says what it means: `"stale"` when it is
+ * no newer than its last; `"collision"` once, when it speaks right after
+ * the charted one did, so that both are alive; `"takes"` on its
+ * {@linkcode RECLAIM_WORDS}th word in a row, when the charted incarnation
+ * has gone silent (a restart, or a hijack that stopped); else `"heard"`.
+ * The charted incarnation's words set `inARow` back to 0.
+ *
+ * @param contender What is known of it.
+ * @param seq The word's sequence number.
+ * @returns What the word means.
+ */
+export function contenderSpoke(contender: Contender, seq: number | undefined): ContenderWord {
+  if (!isNewer(seq, contender.seq)) return "stale";
+  contender.seq = seq;
+  if (++contender.inARow >= RECLAIM_WORDS) return "takes";
+  if (contender.inARow > 1 || contender.reported) return "heard";
+  contender.reported = true;
+  return "collision";
 }
 
 /**

@@ -7,11 +7,19 @@
 
 import type { Entry, MsgEntry } from "./entry.ts";
 import type { Liveness } from "./expiry.ts";
-import type { Rival } from "./identity.ts";
+import type { Contender } from "./identity.ts";
 import type { Announcement } from "./wire.ts";
 
 /** The most instances a chart holds unless told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 2_048;
+/**
+ * The longest a confirmed instance is kept from eviction without being
+ * heard, in ms, whatever ttl it announced: being heard twice is cheap, so
+ * fakes that claim an hour must be sent again every 10 s to keep their place.
+ */
+export const MAX_PROTECTION = 10_000;
+/** After a scan for a confirmed instance to evict found none, the least time to the next, in ms. */
+const RESCAN_AFTER = 100;
 
 /** What the chart knows of a charted instance. */
 export interface Peer<E> extends Liveness {
@@ -23,13 +31,29 @@ export interface Peer<E> extends Liveness {
   addressHeardAt: number;
   /** The port its datagrams come from, where probes go. */
   port: number;
-  /** Heard more than once: a full chart never evicts it. */
+  /** Heard more than once: a full chart evicts it only once quiet (see {@linkcode isProtected}). */
   confirmed: boolean;
   /** The incarnation this one replaced (or a rival), to tell a restart from a rival. */
-  superseded: (Rival & { incarnation: bigint }) | undefined;
+  superseded: Contender | undefined;
 }
 
-/** Charted instances by id; newcomers heard once are the ones a full chart evicts. */
+/**
+ * Whether a full chart keeps an instance rather than evict it for a
+ * newcomer: it was heard more than once, the last time within its ttl and
+ * within {@linkcode MAX_PROTECTION}.
+ *
+ * @param peer The instance.
+ * @param now The time.
+ * @returns `true` when it is not to be evicted.
+ */
+export function isProtected(peer: Peer<unknown>, now: number): boolean {
+  return peer.confirmed && now - peer.heardAt <= Math.min(peer.ttl, MAX_PROTECTION);
+}
+
+/**
+ * Charted instances by id; newcomers heard once are the ones a full chart
+ * evicts first, then confirmed ones gone quiet.
+ */
 export class PeerTable<E extends Entry> {
   readonly #peers = new Map<bigint, Peer<E>>();
   /**
@@ -38,6 +62,8 @@ export class PeerTable<E extends Entry> {
    */
   #unconfirmed: Peer<E>[] = [];
   readonly #max: number;
+  /** No confirmed instance loses its protection before then (see {@linkcode evict}). */
+  #lapsesAt = -Infinity;
 
   /**
    * Creates an empty table.
@@ -117,11 +143,13 @@ export class PeerTable<E extends Entry> {
   }
 
   /**
-   * Makes room in a full table by removing the newest unconfirmed instance.
+   * Makes room in a full table by removing the newest unconfirmed instance,
+   * or else the quietest confirmed one that is no longer protected.
    *
-   * @returns The evicted peer, or `undefined` when every instance is confirmed.
+   * @param now The time.
+   * @returns The evicted peer, or `undefined` when every instance is protected.
    */
-  evict(): Peer<E> | undefined {
+  evict(now: number): Peer<E> | undefined {
     while (this.#unconfirmed.length > 0) {
       const peer = this.#unconfirmed.pop()!;
       if (this.#isUnconfirmed(peer)) {
@@ -129,7 +157,24 @@ export class PeerTable<E extends Entry> {
         return peer;
       }
     }
-    return undefined;
+    // A flood of newcomers into a chart of live peers must not cost a scan each,
+    // nor one each time the first of 2,048 peers heard in turn lapses.
+    if (now < this.#lapsesAt) return undefined;
+    let quietest: [bigint, Peer<E>] | undefined;
+    let lapsesAt = Infinity;
+    for (const pair of this.#peers) {
+      const peer = pair[1];
+      if (isProtected(peer, now)) {
+        lapsesAt = Math.min(lapsesAt, peer.heardAt + Math.min(peer.ttl, MAX_PROTECTION));
+      } else if (!quietest || peer.heardAt < quietest[1].heardAt) quietest = pair;
+    }
+    if (!quietest) {
+      // One confirmed since may lapse sooner: it is evicted late, by MAX_PROTECTION at most.
+      this.#lapsesAt = Math.max(lapsesAt, now + RESCAN_AFTER);
+      return undefined;
+    }
+    this.#peers.delete(quietest[0]);
+    return quietest[1];
   }
 }
 

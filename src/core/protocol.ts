@@ -19,10 +19,13 @@ import type { Entry, RemoveReason } from "./entry.ts";
 import { DEFAULT_BARE_TTL, isExpired, isProbeDue, PROBES_PER_SWEEP, sweepDelay } from "./expiry.ts";
 import { type HeldDatagram, IdleBuffer, isOutlived } from "./idle_buffer.ts";
 import {
+  contenderSpoke,
   IN_FLIGHT_TIME,
+  isFromFuture,
   Rivals,
   rivalSpoke,
   seqAfter,
+  startOf,
   Tombstones,
   tombstoneTime,
 } from "./identity.ts";
@@ -65,8 +68,9 @@ export interface ExpiryOptions {
 export interface Limits {
   /**
    * The most instances charted at once. When full, a newcomer takes the
-   * place of the newest unconfirmed one (heard only once); confirmed
-   * instances are never evicted.
+   * place of the newest unconfirmed one (heard only once), or else of the
+   * quietest confirmed one not heard within its ttl or 10 s; confirmed
+   * instances heard since are never evicted.
    *
    * @default {2048}
    */
@@ -95,7 +99,11 @@ export interface ProtocolConfig {
   keys?: readonly (string | Uint8Array)[];
   /** Bounds against floods and reflection. */
   limits?: Limits;
-  /** This run's incarnation (see `incarnationOf`). */
+  /**
+   * This run's incarnation (see `incarnationOf`). Its start time is also the
+   * chart's wall clock at construction, against which, without keys, other
+   * incarnations' claimed starts are judged.
+   */
   incarnation: bigint;
   /** The source of randomness: a number in [0, 1) each call. */
   random: () => number;
@@ -215,6 +223,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   readonly #rivals = new Rivals();
   readonly #idle: IdleBuffer;
   readonly #counters = newCounters();
+  /** Our wall clock minus `now`: the core reads no clock, so it is worked out once. */
+  readonly #wallOffset: number;
   #seq = 0;
   #mode: DiscoveryMode | undefined;
   #closed = false;
@@ -263,6 +273,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.header = config.header;
     this.ttl = announcedTtl(config.rampdown);
     this.incarnation = config.incarnation;
+    this.#wallOffset = startOf(config.incarnation) - now;
     this.#out = out;
     this.#rampdown = config.rampdown;
     this.#random = config.random;
@@ -691,22 +702,24 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
     let superseded: Peer<E>["superseded"];
     if (peer && incarnation !== undefined && peer.incarnation !== undefined) {
-      if (incarnation < peer.incarnation) {
-        this.#heardOlder(peer, announcement, address);
-        return;
-      }
-      if (incarnation > peer.incarnation) {
-        // A restart, or a rival that a later word from the older one reveals.
-        superseded = { incarnation: peer.incarnation, seq: peer.seq, reported: false };
+      if (incarnation !== peer.incarnation) {
+        const newer = incarnation > peer.incarnation && !this.#untrusted(incarnation, at);
+        if (!newer && !this.#heardRival(peer, announcement, address)) return;
+        // A restart, a rival that a later word from the older one reveals, or
+        // a rival taking the id back from a charted one gone silent.
+        superseded = { incarnation: peer.incarnation, seq: peer.seq, reported: false, inARow: 0 };
       } else if (seq !== undefined && peer.seq !== undefined && !seqAfter(seq, peer.seq)) {
         counters.dropped.stale++;
         return;
+      } else if (peer.superseded) {
+        // The charted incarnation spoke: the other's words are no longer in a row.
+        peer.superseded.inARow = 0;
       }
     }
 
     const isNew = peer === undefined;
     if (isNew && this.#peers.full) {
-      const evicted = this.#peers.evict();
+      const evicted = this.#peers.evict(now);
       if (!evicted) {
         counters.dropped.full++;
         return;
@@ -803,16 +816,40 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#counters.replies++;
   }
 
-  /** An older incarnation than the charted one: a stray datagram, or a rival. */
-  #heardOlder(peer: Peer<E>, announcement: Announcement, address: string): void {
-    this.#counters.dropped.stale++;
+  /**
+   * An incarnation that may not replace the charted one: an older one (a
+   * stray datagram, a replay or a rival) or, without keys, one that claims
+   * to start in the future.
+   *
+   * @returns `true` when it takes the id: without keys, a rival that spoke
+   * three times in a row while the charted incarnation was silent.
+   */
+  #heardRival(peer: Peer<E>, announcement: Announcement, address: string): boolean {
     const { incarnation, seq } = announcement;
     const superseded = peer.superseded;
-    if (!superseded || superseded.incarnation !== incarnation) {
-      peer.superseded = { incarnation: incarnation!, seq, reported: false };
-      return;
+    const known = superseded !== undefined && superseded.incarnation === incarnation;
+    if (this.#keyring) {
+      // Signed incarnations are trusted, so an older one is a replay: unless
+      // it is the one this chart saw replaced, speaking anew, then two key
+      // holders announce one id.
+      this.#counters.dropped.stale++;
+      if (known && rivalSpoke(superseded, seq)) {
+        this.#out.collision(entryOf(announcement, address), false);
+      }
+      return false;
     }
-    if (rivalSpoke(superseded, seq)) this.#out.collision(entryOf(announcement, address), false);
+    // Without keys anyone can claim a newer incarnation: what is silent loses to what speaks.
+    const word = known ? contenderSpoke(superseded, seq) : "heard";
+    if (word === "takes") return true;
+    this.#counters.dropped.stale++;
+    if (!known) peer.superseded = { incarnation: incarnation!, seq, reported: false, inARow: 1 };
+    if (word === "collision") this.#out.collision(entryOf(announcement, address), false);
+    return false;
+  }
+
+  /** Without keys, an incarnation that starts in the future is not trusted to be newer. */
+  #untrusted(incarnation: bigint, at: number): boolean {
+    return this.#keyring === undefined && isFromFuture(incarnation, at + this.#wallOffset);
   }
 
   #remove(id: bigint, peer: Peer<E>, reason: RemoveReason): void {
@@ -829,6 +866,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     ttl: number,
     now: number,
   ): void {
+    // A tombstone of a future incarnation would keep every real restart out.
+    if (this.#untrusted(incarnation, now)) return;
     const signed = this.#keyring !== undefined;
     const until = now + tombstoneTime(ttl, signed);
     const finalUntil = signed ? until : now + IN_FLIGHT_TIME;

@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
 import {
+  type Contender,
+  contenderSpoke,
+  type ContenderWord,
   incarnationOf,
+  isFromFuture,
   isNewer,
   type Rival,
   Rivals,
   rivalSpoke,
   seqAfter,
+  startOf,
   Tombstones,
   tombstoneTime,
 } from "../../src/core/identity.ts";
@@ -38,6 +43,52 @@ Deno.test("an incarnation of a later millisecond is greater, whatever its random
   assert.equal(incarnationOf(1000, 0x1_00005), incarnationOf(1000, 5));
   assert.equal(incarnationOf(-5, 3), 3n);
   assert.equal(incarnationOf(1000.9, 0), 1000n << 20n);
+});
+
+Deno.test("an incarnation that starts over a minute ahead of our clock is from the future", () => {
+  const wall = Date.UTC(2026, 0, 1);
+  const cases: Array<[incarnation: bigint, future: boolean]> = [
+    [incarnationOf(wall - 3_600_000, 7), false],
+    [incarnationOf(wall, 0xfffff), false],
+    [incarnationOf(wall + 60_000, 0xfffff), false],
+    [incarnationOf(wall + 60_001, 0), true],
+    // The forged maximum claims a start in the year 2527.
+    [2n ** 64n - 1n, true],
+  ];
+  for (const [incarnation, future] of cases) {
+    assert.equal(
+      isFromFuture(incarnation, wall),
+      future,
+      `${startOf(incarnation) - wall} ms ahead`,
+    );
+  }
+  assert.equal(startOf(incarnationOf(wall, 5)), wall);
+});
+
+Deno.test("a contender collides when it speaks right after the charted one, and takes the id on its third word in a row", () => {
+  // Words from the contender (its sequence number) and from the charted incarnation ("charted").
+  const cases: Array<
+    [inARow: number, words: Array<number | "charted">, meant: Array<ContenderWord | "-">]
+  > = [
+    // The incarnation a hijack or restart replaced (its last word 5) speaks on.
+    [0, [6, 7, 8], ["collision", "heard", "takes"]],
+    // Both alive: the charted one's words break every run.
+    [0, [6, "charted", 7, 8, "charted", 9], ["collision", "-", "heard", "heard", "-", "heard"]],
+    // Stray and repeated words count for nothing.
+    [0, [5, 4, 6, 6, 7, 3, 8], ["stale", "stale", "collision", "stale", "heard", "stale", "takes"]],
+    // One first heard as a stray word (5): twice more in a row takes the id, with no collision.
+    [1, [6, 7], ["heard", "takes"]],
+    [1, ["charted", 6, 7, 8], ["-", "collision", "heard", "takes"]],
+  ];
+  for (const [inARow, words, meant] of cases) {
+    const contender: Contender = { incarnation: 9n, seq: 5, reported: false, inARow };
+    const heard = words.map((word) => {
+      if (word !== "charted") return contenderSpoke(contender, word);
+      contender.inARow = 0;
+      return "-";
+    });
+    assert.deepEqual(heard, meant, `${inARow} in a row, then ${words}`);
+  }
 });
 
 Deno.test("a word is newer than the last when its sequence number is, or either has none", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Entry, PortEntry } from "../../src/core/entry.ts";
-import { announcesSame, entryOf, type Peer, PeerTable } from "../../src/core/peers.ts";
+import { announcesSame, entryOf, isProtected, type Peer, PeerTable } from "../../src/core/peers.ts";
 import { type Announcement, DEFAULT_HEADER } from "../../src/core/wire.ts";
 
 function peer(id: bigint): Peer<PortEntry> {
@@ -28,13 +28,13 @@ function tableOf(max: number, ids: bigint[]): PeerTable<PortEntry> {
 Deno.test("a full table evicts the newest unconfirmed instance, and is no longer full", () => {
   const table = tableOf(3, [1n, 2n, 3n]);
   assert.equal(table.full, true);
-  assert.equal(table.evict()?.entry.id, 3n);
+  assert.equal(table.evict(0)?.entry.id, 3n);
   assert.equal(table.size, 2);
   assert.equal(table.full, false);
   assert.equal(table.get(3n), undefined);
 });
 
-Deno.test("a confirmed instance is never evicted: with all confirmed, nothing is", () => {
+Deno.test("a confirmed instance heard lately is never evicted: with all such, nothing is", () => {
   const cases: Array<[confirmed: bigint[], evicted: Array<bigint | undefined>]> = [
     [[], [3n, 2n, 1n, undefined]],
     [[3n], [2n, 1n, undefined]],
@@ -46,7 +46,7 @@ Deno.test("a confirmed instance is never evicted: with all confirmed, nothing is
     const table = tableOf(3, [1n, 2n, 3n]);
     for (const id of confirmed) table.get(id)!.confirmed = true;
     assert.deepEqual(
-      evicted.map(() => table.evict()?.entry.id),
+      evicted.map(() => table.evict(0)?.entry.id),
       evicted,
       `confirmed ${confirmed}`,
     );
@@ -54,12 +54,54 @@ Deno.test("a confirmed instance is never evicted: with all confirmed, nothing is
   }
 });
 
+Deno.test("a confirmed instance is protected while heard within its ttl and 10 s", () => {
+  const cases: Array<[confirmed: boolean, ttl: number, quietFor: number, kept: boolean]> = [
+    [false, 3300, 0, false],
+    [true, 3300, 0, true],
+    [true, 3300, 3300, true],
+    [true, 3300, 3301, false],
+    // An hour claimed protects 10 s.
+    [true, 3_600_000, 10_000, true],
+    [true, 3_600_000, 10_001, false],
+  ];
+  for (const [confirmed, ttl, quietFor, kept] of cases) {
+    const quiet = { ...peer(1n), confirmed, ttl, heardAt: 500 };
+    assert.equal(isProtected(quiet, 500 + quietFor), kept, `${confirmed}, ${ttl}, ${quietFor}`);
+  }
+});
+
+Deno.test("with no unconfirmed instance left, the quietest unprotected one is evicted", () => {
+  // Confirmed fakes with an hour's ttl, heard at 0, 100 and 200.
+  const table = tableOf(3, [1n, 2n, 3n]);
+  for (const [i, id] of [1n, 2n, 3n].entries()) {
+    Object.assign(table.get(id)!, { confirmed: true, ttl: 3_600_000, heardAt: 100 * i });
+  }
+  const evictions: Array<[now: number, evicted: bigint | undefined]> = [
+    [5_000, undefined],
+    [10_000, undefined],
+    [10_150, 1n],
+    [10_150, 2n],
+    [10_150, undefined],
+    // Not at once: a scan that found none waits until the first lapses, and 100 ms at least.
+    [10_201, undefined],
+    [10_250, 3n],
+  ];
+  for (const [now, evicted] of evictions) {
+    assert.equal(table.evict(now)?.entry.id, evicted, `at ${now}`);
+  }
+  // An unconfirmed newcomer still goes before any of them.
+  const mixed = tableOf(2, [1n, 2n]);
+  Object.assign(mixed.get(1n)!, { confirmed: true, heardAt: 0 });
+  assert.equal(mixed.evict(20_000)?.entry.id, 2n);
+  assert.equal(mixed.evict(20_000)?.entry.id, 1n);
+});
+
 Deno.test("an instance that left is not evicted, and one heard again is the newest", () => {
   const table = tableOf(3, [1n, 2n, 3n]);
   table.delete(3n);
   table.delete(1n);
   table.add(1n, peer(1n));
-  assert.deepEqual([table.evict()?.entry.id, table.evict()?.entry.id, table.evict()], [
+  assert.deepEqual([table.evict(0)?.entry.id, table.evict(0)?.entry.id, table.evict(0)], [
     1n,
     2n,
     undefined,
@@ -75,7 +117,7 @@ Deno.test("churn through a small table keeps the newest unconfirmed first in lin
     else table.get(id)!.confirmed = true;
   }
   assert.equal(table.size, 2 + 25);
-  assert.deepEqual([table.evict()?.entry.id, table.evict()?.entry.id, table.evict()], [
+  assert.deepEqual([table.evict(0)?.entry.id, table.evict(0)?.entry.id, table.evict(0)], [
     2n,
     1n,
     undefined,
@@ -91,12 +133,12 @@ Deno.test("an id charted again and again is in line once, as its newest peer", (
   }
   table.add(2n, peer(2n));
   const last = table.get(7n);
-  assert.deepEqual([table.evict()?.entry.id, table.evict(), table.evict()?.entry.id], [
+  assert.deepEqual([table.evict(0)?.entry.id, table.evict(0), table.evict(0)?.entry.id], [
     2n,
     last,
     1n,
   ]);
-  assert.equal(table.evict(), undefined);
+  assert.equal(table.evict(0), undefined);
 });
 
 Deno.test("an announcement carries the same data as an entry when ports or msg are equal", () => {

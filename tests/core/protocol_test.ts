@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { ChartEvent, Entry, RemoveReason } from "../../src/core/entry.ts";
+import { incarnationOf } from "../../src/core/identity.ts";
 import { DEFAULT_RAMPDOWN } from "../../src/core/interval.ts";
 import { Keyring } from "../../src/core/keyring.ts";
 import { type Outbox, Protocol, type ProtocolConfig } from "../../src/core/protocol.ts";
@@ -644,6 +645,127 @@ Deno.test("another instance with our id is reported once, on its second word; ou
   assert.equal(chart.core.size, 1);
 });
 
+// --- Hijacks and replays ---
+
+/** Our wall clock at 0, in the high bits of our incarnation; peer 2 started a minute earlier. */
+const WALL = Date.UTC(2026, 0, 1);
+const PEER = incarnationOf(WALL - 60_000, 2);
+
+/** Peer 2 speaking every `every` ms from `start` to `end`, its sequence numbers from `seq`. */
+function speaking(
+  chart: Simulated,
+  incarnation: bigint,
+  [start, end, every]: [number, number, number],
+  seq = 1,
+): void {
+  for (let at = start; at <= end; at += every) {
+    chart.hear(at, from(2n, { incarnation, seq: seq++ }));
+  }
+}
+
+Deno.test("without keys, one forged word of a later incarnation holds a live id only until the instance speaks thrice", () => {
+  const cases: Array<[forged: bigint, happened: Array<[number, string, bigint, ...unknown[]]>]> = [
+    // From the future (the maximum; a minute and a bit ahead): not trusted to be newer.
+    [2n ** 64n - 1n, [[0, "added", 2n]]],
+    [incarnationOf(WALL + 300 + 60_001, 0), [[0, "added", 2n]]],
+    // Plausible: it replaces the entry, and the instance still speaking takes it back
+    // on its third word with none from the forger between.
+    [
+      incarnationOf(WALL + 30_000, 0),
+      [[0, "added", 2n], [300, "updated", 2n], [1000, "collision", 2n, false], [
+        3000,
+        "updated",
+        2n,
+      ]],
+    ],
+  ];
+  for (const [forged, happened] of cases) {
+    const chart = Simulated.maintaining({ incarnation: incarnationOf(WALL, 1) });
+    chart.hear(0, from(2n, { incarnation: PEER }));
+    const hijack = { incarnation: forged, ttl: 3_600_000, ports: [1] };
+    chart.hear(300, from(2n, hijack), { address: "198.18.0.66" });
+    speaking(chart, PEER, [1000, 20_000, 1000], 2);
+    assert.deepEqual(chart.happened(), happened, `forged ${forged}`);
+    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
+  }
+});
+
+Deno.test("without keys, an instance that restarts after a hijack takes its id back", () => {
+  const chart = Simulated.maintaining({ incarnation: incarnationOf(WALL, 1) });
+  chart.hear(0, from(2n, { incarnation: PEER }));
+  const forged = { incarnation: incarnationOf(WALL + 30_000, 0), ttl: 3_600_000, ports: [1] };
+  chart.hear(300, from(2n, forged), { address: "198.18.0.66" });
+  // Its goodbye is of the incarnation the forger replaced; its restart's is older than the forged.
+  chart.hear(1000, from(2n, { incarnation: PEER, seq: 2, goodbye: true }));
+  speaking(chart, incarnationOf(WALL + 1500, 3), [1500, 3000, 100]);
+  assert.deepEqual(chart.happened(), [
+    [0, "added", 2n],
+    [300, "updated", 2n],
+    [1700, "updated", 2n],
+  ]);
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
+});
+
+Deno.test("without keys, a future incarnation is charted but leaves no tombstone to keep the real one out", () => {
+  const chart = Simulated.maintaining({ incarnation: incarnationOf(WALL, 1) });
+  // A clock far ahead, or a forger: charted all the same, as an id no one else has.
+  chart.hear(0, from(2n, { incarnation: 2n ** 64n - 1n, ports: [1] }), { address: "198.18.0.66" });
+  chart.runUntil(5000);
+  chart.hear(5000, from(2n, { incarnation: PEER }));
+  assert.deepEqual(chart.happened().map(([, type, id, reason]) => [type, id, reason]), [
+    ["added", 2n, undefined],
+    ["removed", 2n, "expired"],
+    ["added", 2n, undefined],
+  ]);
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
+});
+
+Deno.test("with keys, an older incarnation is a replay, and no collision unless it is the one replaced speaking anew", () => {
+  const keys = ["a shared key, sixteen or more"];
+  const keyring = new Keyring(keys);
+  const signed = (fields: Partial<Announcement>) => {
+    const datagram = from(2n, { signerId: keyring.signerId, ...fields });
+    keyring.sign(datagram);
+    return datagram;
+  };
+  const cases: Array<
+    [witnessed: boolean, happened: Array<[number, string, bigint, ...unknown[]]>]
+  > = [
+    // Charted at incarnation 200: captures of 100, which this chart never heard, replayed in order.
+    [false, [[0, "added", 2n]]],
+    // This chart saw 100 replaced by 200: 100 speaking past its last word is a second key holder.
+    [true, [[0, "added", 2n], [50, "updated", 2n], [300, "collision", 2n, false]]],
+  ];
+  for (const [witnessed, happened] of cases) {
+    const chart = Simulated.maintaining({ keys });
+    if (witnessed) chart.hear(0, signed({ incarnation: 100n, seq: 2, ports: [9100] }));
+    chart.hear(witnessed ? 50 : 0, signed({ incarnation: 200n, seq: 1 }));
+    for (let seq = 1; seq <= 5; seq++) {
+      chart.hear(100 * seq, signed({ incarnation: 100n, seq, ports: [9100] }));
+    }
+    assert.deepEqual(chart.happened(), happened, `witnessed ${witnessed}`);
+    assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
+    assert.equal(chart.core.counters.dropped.stale, 5);
+  }
+});
+
+Deno.test("with keys, a replayed capture of an instance this chart never knew lives its announced ttl", () => {
+  const keys = ["a shared key, sixteen or more"];
+  const keyring = new Keyring(keys);
+  const chart = Simulated.maintaining({ keys });
+  for (const [at, seq] of [[1000, 7], [3000, 8], [3500, 8]]) {
+    const capture = from(2n, { incarnation: 100n, seq, signerId: keyring.signerId });
+    keyring.sign(capture);
+    chart.hear(at, capture);
+  }
+  chart.runUntil(10_000);
+  // Each capture with a newer sequence number lives a ttl from its replay; a repeat does not.
+  const [added, removed] = chart.happened();
+  assert.deepEqual(added, [1000, "added", 2n]);
+  assert.deepEqual(removed.slice(1), ["removed", 2n, "expired"]);
+  assert.ok(removed[0] > 3000 + TTL && removed[0] <= 3000 + TTL + 2, `removed at ${removed[0]}`);
+});
+
 // --- Addresses ---
 
 Deno.test("a peer heard on another path keeps its address while the known one is alive", () => {
@@ -689,6 +811,31 @@ Deno.test("a full chart evicts only an unconfirmed newcomer, and turns the next 
   assert.equal(chart.core.counters.evicted, 1);
   assert.equal(chart.core.counters.dropped.full, 2);
   assert.equal(chart.answers().length, answers, "a newcomer turned away is not answered");
+});
+
+Deno.test("a full chart of confirmed fakes takes a newcomer once they were quiet 10 s, never a peer that speaks", () => {
+  const chart = Simulated.maintaining({ limits: { maxEntries: 4 } });
+  // 3, 4 and 5 are fakes, each heard twice at once and claiming an hour; 2 speaks every second.
+  const heard: Array<[number, Uint8Array]> = [];
+  for (const id of [3n, 4n, 5n]) {
+    heard.push([0, from(id, { ttl: 3_600_000, seq: 1 })], [
+      1,
+      from(id, { ttl: 3_600_000, seq: 2 }),
+    ]);
+  }
+  for (let at = 0, seq = 1; at <= 20_000; at += 1000) heard.push([at, from(2n, { seq: seq++ })]);
+  // A newcomer tries at 1500, at 10,001 (the fakes were quiet 10 s) and from 10,200 on
+  // (a scan that found none is not done again for 100 ms).
+  const newcomer = [1500, 10_001];
+  for (let at = 10_200; at <= 20_000; at += 1000) newcomer.push(at);
+  for (const [i, at] of newcomer.entries()) heard.push([at, from(6n, { seq: i + 1 })]);
+  for (const [at, data] of heard.sort((a, b) => a[0] - b[0])) chart.hear(at, data);
+  assert.deepEqual(chart.happened().slice(4), [
+    [10_200, "removed", 3n, "evicted"],
+    [10_200, "added", 6n],
+  ]);
+  assert.deepEqual(chart.core.entries().map((entry) => entry.id).sort(), [2n, 4n, 5n, 6n]);
+  assert.equal(chart.core.counters.dropped.full, 2);
 });
 
 // --- Answers ---
