@@ -63,8 +63,15 @@ interface BuilderConfig {
  */
 export class ChartBuilder<HasId extends boolean = false, E extends Entry | undefined = undefined> {
   #config: BuilderConfig;
-  // Carries the type parameters, so that builders in different states differ.
-  declare private readonly state?: [HasId, E];
+  /**
+   * What the builder has been given, for the type checker only: it is never
+   * set. Public, because the declarations a package is published with erase
+   * the type of a private field, and with it the difference between builders
+   * that may `finish` and builders that may not.
+   *
+   * @ignore
+   */
+  declare readonly "~state"?: { readonly hasId: HasId; readonly entry: E };
 
   /**
    * Creates a builder with the defaults: header 6687164552036412667 (the Rust
