@@ -293,7 +293,11 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
         onLinkUp: (link) => this.act((core, now) => core.linkUp(now, link)),
       });
     } catch (error) {
-      throw bindError(discoveryPort, error as Error & { code?: string });
+      throw bindError(
+        discoveryPort,
+        localDiscovery || loopbackOnly,
+        error as Error & { code?: string },
+      );
     }
     // In the group on every interface: from now on it hears all that is sent there.
     this.core.joined(performance.now());
@@ -374,10 +378,23 @@ async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<
   }
 }
 
-function bindError(port: number, error: Error & { code?: string }): DiscoveryError {
+/**
+ * Why the discovery port could not be bound, and what to do, for what the
+ * chart asked: a shared port is held by a program that does not share it;
+ * an unshared one may be held by an instance that would share it.
+ */
+function bindError(
+  port: number,
+  shared: boolean,
+  error: Error & { code?: string },
+): DiscoveryError {
   const reason = error.code === "EADDRINUSE"
-    ? "address in use; enable localDiscovery(true) to share it with other instances on this " +
-      "machine, or choose another port with withDiscoveryPort()"
+    ? shared
+      ? "address in use by a program that does not share it (not this module with local " +
+        "discovery: a Rust instance, say, or another program); choose another port with " +
+        "withDiscoveryPort()"
+      : "address in use; enable localDiscovery(true) to share it with other instances on this " +
+        "machine, or choose another port with withDiscoveryPort()"
     : error.code === "EACCES"
     ? "permission denied; choose another port with withDiscoveryPort()"
     : error.message;

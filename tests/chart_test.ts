@@ -387,9 +387,26 @@ for (const transport of TRANSPORTS) {
         error.message,
         new RegExp(`^Cannot bind discovery port ${discoveryPort}: address in use`),
       );
-      assert.match(error.message, /localDiscovery/);
+      assert.match(error.message, /enable localDiscovery\(true\)/);
       return true;
     });
+  });
+
+  Deno.test(`a shared discovery port held unshared says so, not to share it, over ${transport}`, async () => {
+    const discoveryPort = freshPort();
+    await using _holder = await new ChartBuilder().withId(1).withServicePort(1)
+      .withDiscoveryPort(discoveryPort).withTransport(transport).finish();
+    await assert.rejects(
+      new ChartBuilder().withId(2).withServicePort(1).withDiscoveryPort(discoveryPort)
+        .localDiscovery(true).withTransport(transport).finish(),
+      (error: Error) => {
+        assert.ok(error instanceof DiscoveryError);
+        assert.match(error.message, /address in use by a program that does not share it/);
+        assert.doesNotMatch(error.message, /localDiscovery/);
+        assert.match(error.message, /withDiscoveryPort\(\)/);
+        return true;
+      },
+    );
   });
 }
 

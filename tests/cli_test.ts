@@ -59,6 +59,28 @@ Deno.test("the cli lists every announcing instance with address, data, first and
   assert.match(stderr, /^2 instance\(s\) heard on discovery port \d+ within 2\.5 s\.$/m);
 });
 
+Deno.test("the cli, given a discovery port another program holds, says to choose another with --discovery-port", async () => {
+  const discoveryPort = freshPort();
+  // Bound without sharing, as a Rust instance binds it.
+  const holder = dgram.createSocket({ type: "udp4", reuseAddr: false });
+  await new Promise<void>((resolve) => holder.bind(discoveryPort, "0.0.0.0", resolve));
+  try {
+    const { code, stdout, stderr } = await runCli(
+      ["--discovery-port", `${discoveryPort}`, "--duration", "0.3"],
+      { signal: AbortSignal.timeout(DEADLINE) },
+    );
+    assert.equal(code, 1);
+    assert.equal(stdout, "");
+    assert.equal(
+      stderr.trim(),
+      `instance-chart: Cannot bind discovery port ${discoveryPort}: address in use by a program ` +
+        "that does not share it (a Rust instance, say); choose another port with --discovery-port",
+    );
+  } finally {
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+  }
+});
+
 Deno.test("the cli says so when it hears nobody", async () => {
   const { code, stdout, stderr } = await runCli(
     ["--discovery-port", `${freshPort()}`, "--duration", "0.3"],

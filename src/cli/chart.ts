@@ -138,5 +138,19 @@ export function openCliChart(
     interfaces: options.interfaces,
     keys: key === undefined ? undefined : [key],
     onError,
+  }).catch((error) => {
+    // The library's advice names its API; the CLI shares the port already.
+    const code = (error as Error).cause && ((error as Error).cause as { code?: string }).code;
+    if (!(error instanceof DiscoveryError) || (code !== "EADDRINUSE" && code !== "EACCES")) {
+      throw error;
+    }
+    const reason = code === "EADDRINUSE"
+      ? "address in use by a program that does not share it (a Rust instance, say)"
+      : "permission denied";
+    throw new DiscoveryError(
+      `Cannot bind discovery port ${options.discoveryPort}: ${reason}; choose another port ` +
+        "with --discovery-port",
+      { cause: (error as Error).cause },
+    );
   });
 }
