@@ -20,7 +20,7 @@
 import meta from "../deno.json" with { type: "json" };
 import { type Chart, DiscoveryError, type Entry, maintain, sniff } from "../mod.ts";
 import { type Announcement, type Command, parseCommand, UsageError } from "./cli/args.ts";
-import { openCliChart } from "./cli/chart.ts";
+import { openCliChart, selectionProblem } from "./cli/chart.ts";
 import { checkJson, diagnose, formatChecks } from "./cli/doctor.ts";
 import {
   changeJson,
@@ -295,6 +295,21 @@ async function runDoctor(command: Extract<Command, { kind: "doctor" }>): Promise
  * ```
  */
 export async function main(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (error) {
+    // Deno without a permission the CLI needs: its message names the flag to add.
+    if (
+      error instanceof Error && (error.name === "NotCapable" || error.name === "PermissionDenied")
+    ) {
+      console.error(`instance-chart: ${error.message.split("\n")[0]} (or run it with -A)`);
+      return EXIT_FAILURE;
+    }
+    throw error;
+  }
+}
+
+async function run(args: string[]): Promise<number> {
   let command: Command;
   try {
     command = parseCommand(args);
@@ -304,6 +319,13 @@ export async function main(args: string[]): Promise<number> {
     const help = error.command ? `${error.command} --help` : "--help";
     console.error(`${who}: ${error.message} (see ${help})`);
     return EXIT_USAGE;
+  }
+  if (command.kind === "list" || command.kind === "announce" || command.kind === "wait") {
+    const problem = selectionProblem(command.chart.interfaces);
+    if (problem) {
+      console.error(`instance-chart: ${problem} (see --help)`);
+      return EXIT_USAGE;
+    }
   }
   switch (command.kind) {
     case "help":

@@ -1,6 +1,7 @@
 // No test here opens a socket: they read keys from real files in a temp dir.
 import assert from "node:assert/strict";
-import { KEY_VARIABLE, readKey } from "../src/cli/chart.ts";
+import { KEY_VARIABLE, readKey, selectionProblem } from "../src/cli/chart.ts";
+import type { NetInterface } from "../src/io/interfaces.ts";
 import { keyBytes } from "../src/core/keyring.ts";
 import { DiscoveryError } from "../src/errors.ts";
 
@@ -135,4 +136,31 @@ Deno.test("a key file only its owner can access gets no warning", async () => {
     await using files = await keyFiles([TEXT_KEY], mode);
     assert.deepEqual(read(files.paths[0]).warnings, [], mode.toString(8));
   }
+});
+
+Deno.test("interface flags that select nothing are refused, naming the interfaces there are", () => {
+  const iface = (name: string, loopback = false, up = true): NetInterface => ({
+    name,
+    address: loopback ? "127.0.0.1" : "198.18.0.1",
+    netmask: "255.0.0.0",
+    loopback,
+    up,
+    multicast: !loopback,
+    flagsKnown: true,
+  });
+  const here = [iface("lo", true), iface("eth0"), iface("eth1", false, false)];
+  assert.equal(selectionProblem({}, here), undefined);
+  assert.equal(selectionProblem({ include: ["eth0"] }, here), undefined);
+  assert.equal(
+    selectionProblem({ include: ["eth0", "nosuchif"] }, here),
+    "--interface nosuchif: no such interface; the interfaces here are lo, eth0, eth1",
+  );
+  assert.equal(
+    selectionProblem({ include: ["eth1"] }, here),
+    "the interface flags leave no interface that is up to discover on; the interfaces here are " +
+      "lo, eth0, eth1",
+  );
+  assert.match(selectionProblem({ exclude: ["lo", "eth0"] }, here)!, /leave no interface/);
+  assert.match(selectionProblem({ include: ["eth0"], loopbackOnly: true }, here)!, /leave no/);
+  assert.equal(selectionProblem({ loopbackOnly: true }, here), undefined);
 });

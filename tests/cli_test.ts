@@ -81,6 +81,37 @@ Deno.test("the cli, given a discovery port another program holds, says to choose
   }
 });
 
+Deno.test("the cli refuses an interface there is not, and durations past what a timer can wait", async () => {
+  const signal = AbortSignal.timeout(DEADLINE);
+  const noSuch = await runCli(["--interface", "nosuchif", "--duration", "0.3"], { signal });
+  assert.equal(noSuch.code, 2);
+  assert.equal(
+    noSuch.stderr.trim(),
+    "instance-chart: --interface nosuchif: no such interface; the interfaces here are lo " +
+      "(see --help)",
+  );
+  const tooLong = await runCli(["wait", "2", "--timeout", "2147484"], { signal });
+  assert.equal(tooLong.code, 2);
+  assert.match(tooLong.stderr, /--timeout must be at most 2147483 seconds \(24\.8 days\)/);
+});
+
+Deno.test("the cli without a permission it needs says which flag to add, in one line", async () => {
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
+    args: ["run", "--allow-net", "--allow-read", CLI, "--duration", "0.3"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(DEADLINE),
+  }).output();
+  const text = new TextDecoder().decode(stderr);
+  assert.equal(code, 1);
+  assert.equal(new TextDecoder().decode(stdout), "");
+  assert.match(
+    text,
+    /^instance-chart: Requires \w+ access to .*--allow-\w+ flag \(or run it with -A\)\n$/,
+  );
+});
+
 Deno.test("the cli says so when it hears nobody", async () => {
   const { code, stdout, stderr } = await runCli(
     ["--discovery-port", `${freshPort()}`, "--duration", "0.3"],

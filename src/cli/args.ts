@@ -296,10 +296,18 @@ function parseUint64(flag: string, text: string): bigint {
   return BigInt(text);
 }
 
+/** The longest a timer waits (2^31 - 1 ms, 24.8 days); beyond it, it fires at once. */
+const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 function parseSeconds(flag: string, text: string): number {
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
     throw new UsageError(`${flag} must be a positive number of seconds, not '${text}'`);
+  }
+  if (value > MAX_SECONDS) {
+    throw new UsageError(
+      `${flag} must be at most ${MAX_SECONDS} seconds (24.8 days), not '${text}'`,
+    );
   }
   return value;
 }

@@ -7,6 +7,7 @@
  */
 
 import { type Chart, DEFAULT_RAMPDOWN, DiscoveryError, type Entry } from "../../mod.ts";
+import { listInterfaces, type NetInterface, selectInterfaces } from "../io/interfaces.ts";
 import { openChart } from "../chart.ts";
 import { keyBytes, MIN_KEY_SIZE } from "../core/keyring.ts";
 import { randomId } from "../ids.ts";
@@ -153,4 +154,28 @@ export function openCliChart(
       { cause: (error as Error).cause },
     );
   });
+}
+
+/**
+ * Why interface flags select nothing, if they do: a name that no interface
+ * has, or a selection that leaves no interface that is up to discover on.
+ *
+ * @param selection What the flags ask for.
+ * @param all The machine's interfaces.
+ * @returns The problem, naming the interfaces there are, or `undefined`.
+ */
+export function selectionProblem(
+  selection: ChartOptions["interfaces"],
+  all: readonly NetInterface[] = listInterfaces(),
+): string | undefined {
+  const names = [...new Set(all.map((iface) => iface.name))];
+  const there = `the interfaces here are ${names.join(", ") || "none"}`;
+  const unknown = (selection.include ?? []).filter((name) => !names.includes(name));
+  if (unknown.length > 0) {
+    return `--interface ${unknown.join(", ")}: no such interface; ${there}`;
+  }
+  if (selectInterfaces(all, selection, true).length === 0) {
+    return `the interface flags leave no interface that is up to discover on; ${there}`;
+  }
+  return undefined;
 }
