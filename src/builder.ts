@@ -16,6 +16,7 @@ import {
   checkServicePorts,
   MAX_ENTRIES,
   MAX_TIMER_DELAY,
+  shown,
 } from "./config.ts";
 import { randomId, toId } from "./ids.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
@@ -163,7 +164,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    */
   withHeader(header: bigint | number): ChartBuilder<HasId, E> {
     if (typeof header === "number" ? !Number.isInteger(header) : typeof header !== "bigint") {
-      throw new TypeError(`Cannot use header ${header}: not an integer`);
+      throw new TypeError(`Cannot use header ${shown(header)}: not an integer`);
     }
     if (typeof header === "number" && !Number.isSafeInteger(header)) {
       throw new RangeError(
@@ -236,7 +237,9 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       : ["auto", "deno", "node"].includes(transport);
     if (!valid) {
       throw new TypeError(
-        `Cannot use transport ${transport}: not "auto", "deno", "node" or an object with open()`,
+        `Cannot use transport ${
+          shown(transport)
+        }: not "auto", "deno", "node" or an object with open()`,
       );
     }
     return this.#with({ transport });
@@ -269,7 +272,9 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
     }
     const { loopbackOnly, rescanInterval } = interfaces;
     if (loopbackOnly !== undefined && typeof loopbackOnly !== "boolean") {
-      throw new TypeError(`Cannot use interfaces.loopbackOnly ${loopbackOnly}: not a boolean`);
+      throw new TypeError(
+        `Cannot use interfaces.loopbackOnly ${shown(loopbackOnly)}: not a boolean`,
+      );
     }
     if (rescanInterval !== undefined && !(rescanInterval > 0 && Number.isFinite(rescanInterval))) {
       throw new RangeError(`Cannot rescan interfaces every ${rescanInterval} ms: not positive`);
@@ -305,7 +310,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
     checkObject(expiry, "expiry");
     const { enabled, bareTtl } = expiry;
     if (enabled !== undefined && typeof enabled !== "boolean") {
-      throw new TypeError(`Cannot use expiry.enabled ${enabled}: not a boolean`);
+      throw new TypeError(`Cannot use expiry.enabled ${shown(enabled)}: not a boolean`);
     }
     if (bareTtl !== undefined) checkBareTtl(bareTtl);
     return this.#with({ expiry: { enabled, bareTtl } });
@@ -355,7 +360,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       ] as const
     ) {
       if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-        throw new RangeError(`Cannot use ${name} ${value}: not a positive integer`);
+        throw new RangeError(`Cannot use ${name} ${shown(value)}: not a positive integer`);
       }
     }
     // Past it, a flood of forged ids would outgrow the chart's maps and crash it.
@@ -375,7 +380,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
   withErrorHandler(onError: (error: Error) => void): ChartBuilder<HasId, E> {
     // Checked now: discovery calls it long after, where a throw is unhandled.
     if (typeof onError !== "function") {
-      throw new TypeError(`Cannot use error handler ${String(onError)}: not a function`);
+      throw new TypeError(`Cannot use error handler ${shown(onError)}: not a function`);
     }
     return this.#with({ onError });
   }

@@ -32,6 +32,23 @@ export const MAX_ENTRIES: number = 1 << 20;
 export const MAX_TIMER_DELAY: number = 2 ** 31 - 1;
 
 /**
+ * An argument as an error message shows it: a string in quotes, so that
+ * `"8042"` does not read as the valid 8042.
+ *
+ * @param value The argument.
+ * @returns Its text.
+ */
+export function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  try {
+    return String(value);
+  } catch {
+    // An object without a prototype (Object.create(null)) has no toString.
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
  * Checks that an options argument is an object.
  *
  * @param value The argument.
@@ -40,7 +57,7 @@ export const MAX_TIMER_DELAY: number = 2 ** 31 - 1;
  */
 export function checkObject(value: unknown, what: string): void {
   if (typeof value !== "object" || value === null) {
-    throw new TypeError(`Cannot use ${what} ${String(value)}: not an object`);
+    throw new TypeError(`Cannot use ${what} ${shown(value)}: not an object`);
   }
 }
 
@@ -55,7 +72,7 @@ export function checkObject(value: unknown, what: string): void {
  */
 export function checkPort(port: number, what: string): number {
   if (typeof port !== "number" || !Number.isInteger(port)) {
-    throw new TypeError(`Cannot use ${what} ${port}: not an integer`);
+    throw new TypeError(`Cannot use ${what} ${shown(port)}: not an integer`);
   }
   if (port < MIN_PORT || port > MAX_PORT) {
     throw new RangeError(`Cannot use ${what} ${port}: not in ${MIN_PORT}..${MAX_PORT}`);
@@ -143,7 +160,7 @@ export function checkRampdown(rampdown: Rampdown): Rampdown {
  */
 export function checkBareTtl(bareTtl: number): number {
   if (typeof bareTtl !== "number") {
-    throw new TypeError(`Cannot use bareTtl ${String(bareTtl)}: not a number of milliseconds`);
+    throw new TypeError(`Cannot use bareTtl ${shown(bareTtl)}: not a number of milliseconds`);
   }
   if (!(bareTtl > 0 && bareTtl <= MAX_TTL)) {
     throw new RangeError(`Cannot use bareTtl ${bareTtl}: not in 1..${MAX_TTL} ms`);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { shown } from "./config.ts";
 import { type Chart, driverOf } from "./chart.ts";
 import type { Entry } from "./core/entry.ts";
 import { DiscoveryError } from "./errors.ts";
@@ -91,7 +92,7 @@ function checkSignal(options: { signal?: AbortSignal }, action: string): AbortSi
 /** The size of a cluster to wait for: a positive integer, or it could never be reached. */
 function checkClusterSize(n: number): void {
   if (typeof n !== "number") {
-    throw new TypeError(`Cannot wait for ${String(n)} instances: not a number`);
+    throw new TypeError(`Cannot wait for ${shown(n)} instances: not a number`);
   }
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`Cannot wait for ${n} instances: not a positive integer`);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { shown } from "./config.ts";
 import { isUint64 } from "./core/wire.ts";
 
 /**
@@ -23,7 +24,9 @@ export function toId(id: bigint | number): bigint {
     }
     id = BigInt(id);
   }
-  if (typeof id !== "bigint") throw new TypeError(`Cannot use id ${id}: not a bigint or number`);
+  if (typeof id !== "bigint") {
+    throw new TypeError(`Cannot use id ${shown(id)}: not a bigint or number`);
+  }
   if (!isUint64(id)) throw new RangeError(`Cannot use id ${id}: not an unsigned 64-bit integer`);
   return id;
 }

@@ -490,3 +490,24 @@ Deno.test("withDiscoveryPort rejects the same bad values as a service port", () 
     assert.throws(() => new ChartBuilder().withDiscoveryPort(port), RangeError);
   }
 });
+
+Deno.test("errors quote a string given where a number belongs, so that it does not read as valid", () => {
+  const builder = new ChartBuilder();
+  const cases: Array<[() => unknown, string]> = [
+    [
+      () => builder.withServicePort("8042" as never),
+      'Cannot use service port "8042": not an integer',
+    ],
+    [
+      () => builder.withServicePorts(["80"] as never),
+      'Cannot use service port "80": not an integer',
+    ],
+    [
+      () => builder.withDiscoveryPort("8080" as never),
+      'Cannot use discovery port "8080": not an integer',
+    ],
+    [() => builder.withId("7" as never), 'Cannot use id "7": not a bigint or number'],
+    [() => builder.withHeader("1" as never), 'Cannot use header "1": not an integer'],
+  ];
+  for (const [call, message] of cases) assert.throws(call, { name: "TypeError", message });
+});

@@ -50,7 +50,9 @@ export function validateRampdown(rampdown: Rampdown): Rampdown {
     const value = rampdown[key];
     if (typeof value !== "number" || !Number.isFinite(value)) {
       throw new TypeError(
-        `Cannot use rampdown ${key} ${value}: not a finite number of milliseconds`,
+        `Cannot use rampdown ${key} ${
+          typeof value === "string" ? JSON.stringify(value) : String(value)
+        }: not a finite number of milliseconds`,
       );
     }
     if (value < 0) throw new RangeError(`Cannot use rampdown ${key} ${value}: negative`);
