@@ -25,6 +25,8 @@ export interface Peer<E> extends Liveness {
   port: number;
   /** Heard more than once: a full chart never evicts it. */
   confirmed: boolean;
+  /** Whether its next probe was held back already, so that it counts as suppressed once. */
+  probeHeld: boolean;
   /** The incarnation this one replaced (or a rival), to tell a restart from a rival. */
   superseded: (Rival & { incarnation: bigint }) | undefined;
 }
