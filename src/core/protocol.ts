@@ -712,16 +712,20 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // Answer before telling subscribers, so that a caller that closes the
     // chart on the news does not swallow the answer.
     const maintaining = this.#mode === "maintain";
+    // A newcomer whose answer could not go (the charts of a process share one
+    // credit, which its first datagram may not cover for all of them) is
+    // answered at its next datagram, unless that one says it heard us since.
+    let owed = false;
     if (
       wantsAnswer(
         announcement,
         maintaining,
-        isNew,
+        isNew || peer!.answerOwed,
         live,
         heardUs(announcement.listening, this.#lastAnnounced, at),
       )
     ) {
-      this.#answer(announcement, facts);
+      owed = !this.#answer(announcement, facts) && !announcement.probe;
     }
 
     let charted = address;
@@ -746,6 +750,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       probes: 0,
       confirmed: false,
       probeHeld: false,
+      answerOwed: false,
       superseded: undefined,
     };
     if (!isNew) peer.confirmed = true;
@@ -755,6 +760,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     peer.heardAt = at;
     peer.probes = 0;
     peer.probeHeld = false;
+    peer.answerOwed = owed;
     if (address === charted) {
       peer.addressHeardAt = at;
       peer.port = port;
@@ -783,8 +789,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    * Answers a newcomer or a probe: never with more bytes than it sent (a bare
    * Rust announcement gets a bare one back), only on a connected subnet, and
    * within the rate limits and its source's credit.
+   *
+   * @returns Whether it went.
    */
-  #answer(announcement: Announcement, facts: Facts): void {
+  #answer(announcement: Announcement, facts: Facts): boolean {
     const { address, port } = facts;
     const answer = answersBare(announcement, this.#ports !== undefined, this.#keyring !== undefined)
       ? encodeAnnouncement({ header: this.header, id: this.id, ports: this.#ports, reply: false })
@@ -794,9 +802,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       !this.#unicast(answer, address, port, facts.now)
     ) {
       this.#counters.repliesSuppressed++;
-      return;
+      return false;
     }
     this.#counters.replies++;
+    return true;
   }
 
   /**

@@ -879,6 +879,33 @@ Deno.test("charts that share a credit send a source no more in all than they rec
   }
 });
 
+Deno.test("a newcomer to charts that share a credit gets their answers one datagram at a time", () => {
+  const credit = new SourceCredit();
+  const charts = [1n, 2n, 3n].map((id) => Simulated.maintaining({ id, credit }));
+  const answered = () => charts.map((chart) => chart.answers().length);
+  const hear = (at: number, data: Uint8Array, address = "198.18.0.9") => {
+    // One datagram from the network, handed to every chart of the process.
+    const arrival = { address, port: 8080, data, handedOverAt: undefined, reading: undefined };
+    for (const chart of charts) {
+      chart.runUntil(at);
+      chart.core.handle(at, arrival);
+    }
+  };
+  // Its first datagram pays for one answer of its size; the next, for the next.
+  hear(50, from(9n, { listening: 0 }));
+  assert.deepEqual(answered(), [1, 0, 0]);
+  hear(60, from(9n, { seq: 2, listening: 10 }));
+  assert.deepEqual(answered(), [1, 1, 0]);
+  hear(70, from(9n, { seq: 3, listening: 20 }));
+  assert.deepEqual(answered(), [1, 1, 1]);
+  hear(80, from(9n, { seq: 4, listening: 30 }));
+  assert.deepEqual(answered(), [1, 1, 1], "all answered: nothing more is owed");
+  // One that says it heard our last announcement is owed nothing.
+  hear(90, from(8n, { listening: 0 }), "198.18.0.8");
+  hear(100, from(8n, { seq: 2, listening: 1000 }), "198.18.0.8");
+  assert.deepEqual(answered(), [2, 1, 1]);
+});
+
 // --- The schedule ---
 
 Deno.test("announcements ramp from min towards max, each interval jittered by its own draw", () => {
