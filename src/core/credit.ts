@@ -13,10 +13,12 @@
  * @module
  */
 
+import { MAX_TTL } from "./schedule.ts";
+
 /** The most bytes of credit one source holds: 16 datagrams of the largest size read. */
 export const CREDIT_CAP = 16_384;
 /** How long a silent source keeps its credit, in ms: the longest time-to-live. */
-export const CREDIT_LIFETIME = 3_600_000;
+export const CREDIT_LIFETIME: number = MAX_TTL;
 /** The most sources kept; the one heard least recently goes first. */
 const MAX_SOURCES = 4_096;
 
