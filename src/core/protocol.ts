@@ -65,7 +65,10 @@ export interface Limits {
    * @default {2048}
    */
   maxEntries?: number;
-  /** How many answers to newcomers and probes may go out. */
+  /**
+   * How many answers to newcomers and probes may go out; the same rates
+   * bound, apart, the chart's own probes.
+   */
   replies?: ReplyLimits;
 }
 
@@ -210,6 +213,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #msg: unknown;
   #keyring: Keyring | undefined;
   readonly #limiter: ReplyLimiter;
+  /** The same limits for probes, apart: a chart's probes do not crowd out its answers to others'. */
+  readonly #probeLimiter: ReplyLimiter;
   readonly #credit: SourceCredit;
   readonly #peers: PeerTable<E>;
   readonly #tombstones = new Tombstones();
@@ -277,6 +282,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#bareTtl = config.expiry?.bareTtl ?? DEFAULT_BARE_TTL;
     if (config.keys) this.#keyring = new Keyring(config.keys);
     this.#limiter = new ReplyLimiter(config.limits?.replies ?? {}, now);
+    this.#probeLimiter = new ReplyLimiter(config.limits?.replies ?? {}, now);
     this.#credit = config.credit ?? new SourceCredit();
     const maxEntries = config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#peers = new PeerTable(maxEntries);
@@ -799,7 +805,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       : this.#datagram(facts.now, true, false, false);
     if (
       !mayAnswer(answer.length, facts.size, this.#out.onSubnet(address)) ||
-      !this.#unicast(answer, address, port, facts.now)
+      !this.#unicast(answer, address, port, facts.now, this.#limiter)
     ) {
       this.#counters.repliesSuppressed++;
       return false;
@@ -809,16 +815,22 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /**
-   * Sends a datagram to a source within the rate limits and the source's
+   * Sends a datagram to a source within a limiter's rates and the source's
    * credit: whatever asked for it, what goes to an address is paid for by
    * what came from there.
    *
    * @returns Whether it was sent.
    */
-  #unicast(data: Uint8Array, address: string, port: number, now: number): boolean {
+  #unicast(
+    data: Uint8Array,
+    address: string,
+    port: number,
+    now: number,
+    limiter: ReplyLimiter,
+  ): boolean {
     const credit = this.#credit;
     // The credit first: a source without it takes no token from the limiter.
-    if (!credit.covers(address, data.length, now) || !this.#limiter.allow(address, now)) {
+    if (!credit.covers(address, data.length, now) || !limiter.allow(address, now)) {
       return false;
     }
     if (!this.#out.unicast(data, address, port)) return false;
@@ -904,7 +916,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // One probe for all: the same words, and one signature.
     const probe = this.#datagram(now, false, true, false);
     for (const peer of quiet) {
-      if (this.#unicast(probe, peer.entry.address, peer.port, now)) {
+      if (this.#unicast(probe, peer.entry.address, peer.port, now, this.#probeLimiter)) {
         peer.probes++;
         peer.probeHeld = false;
         this.#counters.probes++;
