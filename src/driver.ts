@@ -14,7 +14,7 @@ import { type DiscoveryMode, type Outbox, Protocol, type ProtocolConfig } from "
 import { DiscoveryError } from "./errors.ts";
 import type { EventQueue } from "./events.ts";
 import { type Link, Links } from "./io/links.ts";
-import type { Delivery } from "./io/process_bus.ts";
+import { type Delivery, processCredit } from "./io/process_bus.ts";
 import type { TransportKind } from "./io/transport.ts";
 import { resolveTransport } from "./io/transports.ts";
 import { newIncarnation } from "./clock.ts";
@@ -80,7 +80,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     this.#config = config;
     this.discoveryPort = config.discoveryPort;
     this.core = new Protocol<E, Link>(
-      { ...config, incarnation: newIncarnation(), random: Math.random },
+      { ...config, incarnation: newIncarnation(), random: Math.random, credit: processCredit },
       performance.now(),
       this,
     );

@@ -3,12 +3,14 @@
 Deno and Node.js cannot forge a source address; a raw socket can (as root,
 inside a lab host). Usage:
 
-    python3 tests/_spoof.py SRC_IP SRC_PORT DST_IP DST_PORT HEADER COUNT PER_SECOND
+    python3 tests/_spoof.py SRC_IP SRC_PORT DST_IP DST_PORT HEADER COUNT PER_SECOND [PAYLOADS]
 
 Each datagram is a bare announcement (the Rust layout) of a new id with one
 port, so that every one asks the chart for an answer, sent to SRC. SRC may be
 a range of addresses, such as 198.18.1.200-250: the datagrams take them in
-turn.
+turn. With PAYLOADS, a file of one hexadecimal datagram a line, datagram i is
+line i (modulo their number) instead: announcements of this module's own
+layout.
 """
 
 import socket
@@ -38,6 +40,10 @@ def main() -> None:
     spec, sport, dst, dport, header, count, rate = sys.argv[1:8]
     srcs = sources(spec)
     sport, dport, count, rate = int(sport), int(dport), int(count), float(rate)
+    payloads = None
+    if len(sys.argv) > 8:
+        with open(sys.argv[8]) as lines:
+            payloads = [bytes.fromhex(line.strip()) for line in lines if line.strip()]
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
     if dst.startswith("224."):
@@ -45,7 +51,10 @@ def main() -> None:
     start = time.monotonic()
     for i in range(count):
         src = srcs[i % len(srcs)]
-        payload = struct.pack("<QQH", int(header), 1_000_000 + i, 4242)
+        if payloads:
+            payload = payloads[i % len(payloads)]
+        else:
+            payload = struct.pack("<QQH", int(header), 1_000_000 + i, 4242)
         length = 8 + len(payload)
         pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, length)
         udp = struct.pack("!HHHH", sport, dport, length, 0)

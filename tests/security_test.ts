@@ -1,9 +1,10 @@
-import { type LabHost, LabNet, Peer } from "./_lab.ts";
+import { type LabHost, LabNet, Peer, type PeerLine } from "./_lab.ts";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import {
   type Chart,
   ChartBuilder,
+  type Counters,
   DEFAULT_HEADER,
   foundEveryone,
   maintain,
@@ -13,7 +14,7 @@ import {
 import { incarnationOf } from "../src/core/identity.ts";
 import { Keyring } from "../src/core/keyring.ts";
 import { MAX_CHART_UNICASTS } from "../src/io/links.ts";
-import { decodeAnnouncement, encodeAnnouncement } from "../src/core/wire.ts";
+import { type Announcement, decodeAnnouncement, encodeAnnouncement } from "../src/core/wire.ts";
 import { freshPort, record, until } from "./_charts.ts";
 import { TextLineStream } from "./_lines.ts";
 import { seededRandom } from "./_random.ts";
@@ -82,6 +83,111 @@ async function feed(
 function liveHeap(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return Deno.memoryUsage().heapUsed;
+}
+
+/** What reached the victim's port: datagrams, their bytes, and the largest. */
+interface Reached {
+  count: number;
+  bytes: number;
+  largest: number;
+}
+
+/** A process on a lab host that counts what reaches its port 5555, until it is stopped. */
+async function victimOn(host: LabHost): Promise<{ stop(): Promise<Reached> }> {
+  const child = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      host.name,
+      "deno",
+      "eval",
+      `
+      import dgram from "node:dgram";
+      const socket = dgram.createSocket("udp4");
+      let count = 0, bytes = 0, largest = 0;
+      socket.on("message", (data) => {
+        count++;
+        bytes += data.length;
+        largest = Math.max(largest, data.length);
+      });
+      socket.bind(5555, () => console.log("listening"));
+      for await (const _ of Deno.stdin.readable) {}
+      console.log(JSON.stringify({ count, bytes, largest }));
+      socket.close();
+    `,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
+  assert.match((await lines.next()).value!, /listening/);
+  return {
+    async stop() {
+      await child.stdin.close();
+      let output = "";
+      for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        output += next.value;
+      }
+      await child.status;
+      return JSON.parse(output.trim().split("\n").at(-1)!);
+    },
+  };
+}
+
+/**
+ * Sends datagrams to a lab host's discovery port (8080) with the victim's
+ * address and port 5555 as their forged source, from the attacker's host:
+ * bare announcements of new ids by default, or the given datagrams in turn.
+ */
+async function forge(
+  attacker: LabHost,
+  victim: LabHost,
+  target: LabHost,
+  count: number,
+  rate: number,
+  datagrams?: Uint8Array[],
+): Promise<void> {
+  const args = [victim.address, "5555", target.address, "8080", `${DEFAULT_HEADER}`];
+  args.push(`${count}`, `${rate}`);
+  const file = datagrams ? await Deno.makeTempFile() : undefined;
+  if (file) {
+    const hex = (data: Uint8Array) => Array.from(data, (b) => b.toString(16).padStart(2, "0"));
+    await Deno.writeTextFile(file, datagrams!.map((data) => hex(data).join("")).join("\n"));
+    args.push(file);
+  }
+  const spoof = await new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      attacker.name,
+      "python3",
+      new URL("./_spoof.py", import.meta.url).pathname,
+    ]
+      .concat(args),
+    stdout: "piped",
+  }).output();
+  if (file) await Deno.remove(file);
+  assert.equal(spoof.code, 0);
+}
+
+/**
+ * Announcements of new ids (from 1,000,000) in this module's layout, as one
+ * that just started sends them but without the listening field: 47 bytes,
+ * smaller than a chart's answer (so none is due), and each charted instance
+ * has an incarnation, so that it is probed before it expires.
+ */
+function quietNewcomers(count: number, fields: Partial<Announcement> = {}): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) =>
+    encodeAnnouncement({
+      header: DEFAULT_HEADER,
+      id: BigInt(1_000_000 + i),
+      ports: [4242],
+      reply: false,
+      ttl: 3300,
+      incarnation: BigInt(i + 1),
+      seq: 1,
+      ...fields,
+    }));
 }
 
 Deno.test("charts with a key find each other and never chart an instance without it", async () => {
@@ -341,29 +447,7 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
   await using chart = new Peer({ id: "1", ports: [9001], localDiscovery: false }, chartHost);
   await chart.until((line) => line.type === "ready", deadline());
   // The victim counts what reaches its port, and the largest datagram.
-  const victim = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      victimHost.name,
-      "deno",
-      "eval",
-      `
-      import dgram from "node:dgram";
-      const socket = dgram.createSocket("udp4");
-      let count = 0, largest = 0;
-      socket.on("message", (data) => { count++; largest = Math.max(largest, data.length); });
-      socket.bind(5555, () => console.log("listening"));
-      for await (const _ of Deno.stdin.readable) {}
-      console.log(JSON.stringify({ count, largest }));
-      socket.close();
-    `,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const lines = victim.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
-  assert.match((await lines.next()).value!, /listening/);
+  const victim = await victimOn(victimHost);
 
   const count = 2_000;
   const rate = 2_000;
@@ -372,33 +456,10 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
   // where a loaded machine may drop some of it before the chart reads it.
   const added = () => chart.lines.filter((line) => line.type === "added");
   const charting = chart.until(() => added().length >= count / 4, deadline());
-  const spoof = await new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      attackerHost.name,
-      "python3",
-      new URL("./_spoof.py", import.meta.url).pathname,
-    ]
-      .concat([
-        victimHost.address,
-        "5555",
-        chartHost.address,
-        "8080",
-        `${DEFAULT_HEADER}`,
-        `${count}`,
-        `${rate}`,
-      ]),
-    stdout: "piped",
-  }).output();
-  assert.equal(spoof.code, 0);
+  await forge(attackerHost, victimHost, chartHost, count, rate);
   await charting;
   const counters = await chart.close(deadline());
-  await victim.stdin.close();
-  let output = "";
-  for (let next = await lines.next(); !next.done; next = await lines.next()) output += next.value;
-  await victim.status;
-  const { count: received, largest } = JSON.parse(output.trim().split("\n").at(-1)!);
+  const { count: received, largest } = await victim.stop();
 
   // The per-source bucket: a burst of twice 50, then 50 per second, over the
   // time the chart took in the attack (from its first to its last newcomer).
@@ -631,4 +692,139 @@ Deno.test("5,000 forged rivals of a chart's id do not hide a real instance with 
     entry: { id: 1n, address: "127.0.0.1", ports: [9999] },
     withUs: true,
   }]);
+});
+
+/** The counters of a chart, or the sum of a process's, that say what went to a forged source. */
+type Sent = Pick<
+  Counters,
+  "received" | "replies" | "probes" | "repliesSuppressed" | "probesSuppressed"
+>;
+
+/** One line of figures for the report: what the attacker sent, and what came back. */
+function figures(what: string, sent: Uint8Array[], reached: Reached, counters: Sent): string {
+  const bytes = sent.reduce((sum, data) => sum + data.length, 0);
+  return `${what}: forged ${sent.length} datagrams, ${bytes} B; the victim got ${reached.count}, ` +
+    `${reached.bytes} B (${(reached.bytes / bytes).toFixed(2)}x); answers ${counters.replies} ` +
+    `(${counters.repliesSuppressed} suppressed), probes ${counters.probes} ` +
+    `(${counters.probesSuppressed} held back)`;
+}
+
+Deno.test("forged quiet instances draw no more bytes in probes and answers than they sent", async () => {
+  await using lab = await LabNet.create(3);
+  const [chartHost, attackerHost, victimHost] = lab.hosts;
+  await using chart = new Peer({ id: "1", ports: [9001], localDiscovery: false }, chartHost);
+  await chart.until((line) => line.type === "ready", deadline());
+  const victim = await victimOn(victimHost);
+
+  const forged = quietNewcomers(300);
+  const isForged = (line: PeerLine) => BigInt(line.id ?? 0) >= 1_000_000n;
+  const count = (type: PeerLine["type"]) =>
+    chart.lines.filter((line) => line.type === type && isForged(line)).length;
+  let attacked = false;
+  // Probing ends when the last forged instance expires, 3.3 s after it was heard.
+  const over = chart.until(
+    () => attacked && count("added") > 0 && count("removed") === count("added"),
+    deadline(),
+  );
+  await forge(attackerHost, victimHost, chartHost, forged.length, 300, forged);
+  attacked = true;
+  await over;
+  const counters = await chart.close(deadline());
+  const reached = await victim.stop();
+
+  console.log(figures("one chart, quiet newcomers", forged, reached, counters));
+  const bytes = forged.reduce((sum, data) => sum + data.length, 0);
+  assert.ok(reached.bytes <= bytes, `${reached.bytes} bytes back for ${bytes}`);
+  assert.ok(counters.probes > 0, "the credit the forged datagrams brought still pays for probes");
+  assert.equal(counters.replies, 0, "an answer would be larger than the 47-byte trigger");
+});
+
+/**
+ * A process of `n` charts on a lab host, ids 1 to n, sharing the discovery
+ * socket (port 8080). Closing its input ends the attack: it waits until no
+ * chart holds a forged instance (ids from 1,000,000), then closes them all
+ * and prints their counters, summed.
+ */
+async function processOfCharts(host: LabHost, n: number) {
+  const lab = new URL("./_lab.ts", import.meta.url).href;
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const child = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      host.name,
+      "deno",
+      "eval",
+      "--unstable-net",
+      `
+      import ${JSON.stringify(lab)};
+      import { ChartBuilder, maintain } from ${JSON.stringify(mod)};
+      const charts = [];
+      for (let id = 1; id <= ${n}; id++) {
+        charts.push(await new ChartBuilder().withId(id).withServicePort(9000 + id)
+          .withDiscoveryPort(8080).localDiscovery(true).finish());
+      }
+      for (const chart of charts) maintain(chart);
+      console.log("ready");
+      for await (const _ of Deno.stdin.readable) {}
+      const forged = () => charts.some((chart) => chart.entries().some((e) => e.id >= 1_000_000n));
+      while (forged()) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const chart of charts) await chart.close();
+      const sum = {};
+      for (const chart of charts) {
+        for (const [name, value] of Object.entries(chart.counters)) {
+          if (typeof value === "number") sum[name] = (sum[name] ?? 0) + value;
+        }
+      }
+      console.log(JSON.stringify(sum));
+    `,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
+  assert.match((await lines.next()).value!, /ready/);
+  return {
+    async stop(): Promise<Sent> {
+      await child.stdin.close();
+      let output = "";
+      for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        output += next.value;
+      }
+      await child.status;
+      return JSON.parse(output.trim().split("\n").at(-1)!);
+    },
+  };
+}
+
+Deno.test("20 charts in one process send a forged source no more bytes in all than it sent", async () => {
+  const cases: Array<[what: string, forged: Uint8Array[]]> = [
+    // Rust newcomers: each chart would answer each one, 18 bytes for 18.
+    [
+      "20 charts, bare newcomers",
+      Array.from({ length: 200 }, (_, i) =>
+        encodeAnnouncement({
+          header: DEFAULT_HEADER,
+          id: BigInt(1_000_000 + i),
+          ports: [4242],
+          reply: false,
+        })),
+    ],
+    // Newcomers with an incarnation: each chart would probe each one.
+    ["20 charts, quiet newcomers", quietNewcomers(200)],
+  ];
+  for (const [what, forged] of cases) {
+    await using lab = await LabNet.create(3);
+    const [chartHost, attackerHost, victimHost] = lab.hosts;
+    const charts = await processOfCharts(chartHost, 20);
+    const victim = await victimOn(victimHost);
+    await forge(attackerHost, victimHost, chartHost, forged.length, 200, forged);
+    const counters = await charts.stop();
+    const reached = await victim.stop();
+
+    console.log(figures(what, forged, reached, counters));
+    const bytes = forged.reduce((sum, data) => sum + data.length, 0);
+    assert.ok(reached.bytes <= bytes, `${what}: ${reached.bytes} bytes back for ${bytes}`);
+    assert.ok(counters.replies + counters.probes > 0, `${what}: what the credit covers still goes`);
+  }
 });

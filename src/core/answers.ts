@@ -17,7 +17,7 @@ import type { Announcement } from "./wire.ts";
  *
  * @param announcement The datagram.
  * @param maintaining Whether the chart is maintained.
- * @param isNew Whether the sender is new to the chart.
+ * @param isNew Whether the sender is new to the chart, or was and is still owed its answer.
  * @param live Whether the datagram came from the network just now.
  * @param heardUs Whether the sender had surely heard our last announcement.
  * @returns `true` when an answer is due (the limits still apply).

@@ -37,9 +37,16 @@ export interface Counters {
   probes: number;
   /**
    * Answers not sent: over a rate limit, larger than the datagram that asked
-   * for them, or to a source on no directly connected subnet.
+   * for them, to a source on no directly connected subnet, or beyond the
+   * bytes received from that source (its credit).
    */
   repliesSuppressed: number;
+  /**
+   * Probes held back when due, over a rate limit or beyond the bytes
+   * received from their address; each counts once, however many sweeps
+   * hold it back before it goes or its instance is heard or expires.
+   */
+  probesSuppressed: number;
   /** Unconfirmed newcomers, or quiet confirmed instances, dropped to make room in a full chart. */
   evicted: number;
   /** Goodbyes sent. */
@@ -79,6 +86,7 @@ export function newCounters(): Counters {
     replies: 0,
     probes: 0,
     repliesSuppressed: 0,
+    probesSuppressed: 0,
     evicted: 0,
     goodbyes: 0,
     sendsDropped: 0,

@@ -33,6 +33,10 @@ export interface Peer<E> extends Liveness {
   port: number;
   /** Heard more than once: a full chart evicts it only once quiet (see {@linkcode isProtected}). */
   confirmed: boolean;
+  /** Whether its next probe was held back already, so that it counts as suppressed once. */
+  probeHeld: boolean;
+  /** Whether it was a newcomer whose answer could not go: its next datagram gets it. */
+  answerOwed: boolean;
   /** The incarnation this one replaced (or a rival), to tell a restart from a rival. */
   superseded: Contender | undefined;
 }

@@ -15,8 +15,9 @@
 
 import { answersBare, mayAnswer, wantsAnswer } from "./answers.ts";
 import { copyCounters, type Counters, newCounters } from "./counters.ts";
+import { SourceCredit } from "./credit.ts";
 import type { Entry, RemoveReason } from "./entry.ts";
-import { DEFAULT_BARE_TTL, isExpired, isProbeDue, PROBES_PER_SWEEP, sweepDelay } from "./expiry.ts";
+import { DEFAULT_BARE_TTL, isExpired, isProbeDue, sweepDelay } from "./expiry.ts";
 import { type HeldDatagram, IdleBuffer, isOutlived } from "./idle_buffer.ts";
 import {
   contenderSpoke,
@@ -75,7 +76,10 @@ export interface Limits {
    * @default {2048}
    */
   maxEntries?: number;
-  /** How many answers to newcomers and probes may go out. */
+  /**
+   * How many answers to newcomers and probes may go out; the same rates
+   * bound, apart, the chart's own probes.
+   */
   replies?: ReplyLimits;
 }
 
@@ -99,6 +103,12 @@ export interface ProtocolConfig {
   keys?: readonly (string | Uint8Array)[];
   /** Bounds against floods and reflection. */
   limits?: Limits;
+  /**
+   * What may be unicast to each source: shared by the charts of a process
+   * (the shell's), so that together they send no source more than the
+   * process received from it. By default the chart's own.
+   */
+  credit?: SourceCredit;
   /**
    * This run's incarnation (see `incarnationOf`). Its start time is also the
    * chart's wall clock at construction, against which, without keys, other
@@ -218,6 +228,9 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #msg: unknown;
   #keyring: Keyring | undefined;
   readonly #limiter: ReplyLimiter;
+  /** The same limits for probes, apart: a chart's probes do not crowd out its answers to others'. */
+  readonly #probeLimiter: ReplyLimiter;
+  readonly #credit: SourceCredit;
   readonly #peers: PeerTable<E>;
   readonly #tombstones = new Tombstones();
   readonly #rivals = new Rivals();
@@ -287,6 +300,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#bareTtl = config.expiry?.bareTtl ?? DEFAULT_BARE_TTL;
     if (config.keys) this.#keyring = new Keyring(config.keys);
     this.#limiter = new ReplyLimiter(config.limits?.replies ?? {}, now);
+    this.#probeLimiter = new ReplyLimiter(config.limits?.replies ?? {}, now);
+    this.#credit = config.credit ?? new SourceCredit();
     const maxEntries = config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#peers = new PeerTable(maxEntries);
     this.#idle = new IdleBuffer(maxEntries);
@@ -563,6 +578,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   handle(now: number, arrival: Arrival): void {
     const counters = this.#counters;
     counters.received++;
+    // Whatever becomes of it, its bytes pay for what may be sent back.
+    this.#credit.earn(arrival, now);
     const { handedOverAt } = arrival;
     if (!this.#mode || this.#closed) {
       // Handed over in the process: the charts that sent it hand it again when this one starts.
@@ -730,16 +747,20 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // Answer before telling subscribers, so that a caller that closes the
     // chart on the news does not swallow the answer.
     const maintaining = this.#mode === "maintain";
+    // A newcomer whose answer could not go (the charts of a process share one
+    // credit, which its first datagram may not cover for all of them) is
+    // answered at its next datagram, unless that one says it heard us since.
+    let owed = false;
     if (
       wantsAnswer(
         announcement,
         maintaining,
-        isNew,
+        isNew || peer!.answerOwed,
         live,
         heardUs(announcement.listening, this.#lastAnnounced, at),
       )
     ) {
-      this.#answer(announcement, facts);
+      owed = !this.#answer(announcement, facts) && !announcement.probe;
     }
 
     let charted = address;
@@ -761,8 +782,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       heardAt: at,
       addressHeardAt: at,
       port,
-      probedAt: 0,
+      probes: 0,
       confirmed: false,
+      probeHeld: false,
+      answerOwed: false,
       superseded: undefined,
     };
     if (!isNew) peer.confirmed = true;
@@ -770,7 +793,9 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     peer.seq = seq;
     peer.ttl = ttl;
     peer.heardAt = at;
-    peer.probedAt = 0;
+    peer.probes = 0;
+    peer.probeHeld = false;
+    peer.answerOwed = owed;
     if (address === charted) {
       peer.addressHeardAt = at;
       peer.port = port;
@@ -798,22 +823,48 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   /**
    * Answers a newcomer or a probe: never with more bytes than it sent (a bare
    * Rust announcement gets a bare one back), only on a connected subnet, and
-   * within the rate limits.
+   * within the rate limits and its source's credit.
+   *
+   * @returns Whether it went.
    */
-  #answer(announcement: Announcement, facts: Facts): void {
+  #answer(announcement: Announcement, facts: Facts): boolean {
     const { address, port } = facts;
     const answer = answersBare(announcement, this.#ports !== undefined, this.#keyring !== undefined)
       ? encodeAnnouncement({ header: this.header, id: this.id, ports: this.#ports, reply: false })
       : this.#datagram(facts.now, true, false, false);
     if (
       !mayAnswer(answer.length, facts.size, this.#out.onSubnet(address)) ||
-      !this.#limiter.allow(address, facts.at)
+      !this.#unicast(answer, address, port, facts.now, this.#limiter)
     ) {
       this.#counters.repliesSuppressed++;
-      return;
+      return false;
     }
-    this.#out.unicast(answer, address, port);
     this.#counters.replies++;
+    return true;
+  }
+
+  /**
+   * Sends a datagram to a source within a limiter's rates and the source's
+   * credit: whatever asked for it, what goes to an address is paid for by
+   * what came from there.
+   *
+   * @returns Whether it was sent.
+   */
+  #unicast(
+    data: Uint8Array,
+    address: string,
+    port: number,
+    now: number,
+    limiter: ReplyLimiter,
+  ): boolean {
+    const credit = this.#credit;
+    // The credit first: a source without it takes no token from the limiter.
+    if (!credit.covers(address, data.length, now) || !limiter.allow(address, now)) {
+      return false;
+    }
+    if (!this.#out.unicast(data, address, port)) return false;
+    credit.spend(address, data.length);
+    return true;
   }
 
   /**
@@ -913,16 +964,22 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         quiet.push(peer);
       }
     }
-    // Lost announcements should not make a live instance flap: ask it. But an
-    // overloaded chart, which misses many, must not add a storm of probes to
-    // the load: the quietest few each round.
-    quiet.sort((a, b) => a.heardAt - b.heardAt);
-    for (const peer of quiet.slice(0, PROBES_PER_SWEEP)) {
-      peer.probedAt = now;
-      if (
-        this.#out.unicast(this.#datagram(now, false, true, false), peer.entry.address, peer.port)
-      ) {
+    if (quiet.length === 0) return;
+    // Lost announcements should not make a live instance flap: ask it. What
+    // the limits and credits let through goes to those asked least, then the
+    // quietest, so that no quiet peer waits for others' later probes; what
+    // they hold back stays due for the next sweep.
+    quiet.sort((a, b) => a.probes - b.probes || a.heardAt - b.heardAt);
+    // One probe for all: the same words, and one signature.
+    const probe = this.#datagram(now, false, true, false);
+    for (const peer of quiet) {
+      if (this.#unicast(probe, peer.entry.address, peer.port, now, this.#probeLimiter)) {
+        peer.probes++;
+        peer.probeHeld = false;
         this.#counters.probes++;
+      } else if (!peer.probeHeld) {
+        peer.probeHeld = true;
+        this.#counters.probesSuppressed++;
       }
     }
   }

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { SourceCredit } from "../core/credit.ts";
 import type { Arrival } from "../core/protocol.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP } from "../core/wire.ts";
@@ -36,6 +37,15 @@ const HANDED_PER_TURN = 100;
  * a turn in a process of 200, and the turn stays short.
  */
 const DELIVERIES_PER_TURN = 8_192;
+
+/**
+ * What the charts of this process may unicast to each source address, given
+ * to every chart's core: each datagram the process receives counts once,
+ * however many charts it reaches, and every answer and probe of every chart
+ * spends from it. So the process sends no address more bytes than it
+ * received from there, whatever a forged source makes its charts want.
+ */
+export const processCredit: SourceCredit = new SourceCredit();
 
 /**
  * A datagram as the socket layer delivers it: what the protocol core reads,

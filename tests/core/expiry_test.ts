@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { isExpired, isProbeDue, PROBE_AFTER, sweepDelay } from "../../src/core/expiry.ts";
+import {
+  isExpired,
+  isProbeDue,
+  PROBE_AFTER,
+  PROBE_GAP,
+  PROBES_PER_EXPIRY,
+  sweepDelay,
+} from "../../src/core/expiry.ts";
 
 Deno.test("an instance expires only once it has been quiet for longer than its ttl", () => {
   const cases: Array<[heardAt: number, ttl: number, now: number, expired: boolean]> = [
@@ -14,34 +21,42 @@ Deno.test("an instance expires only once it has been quiet for longer than its t
   ];
   for (const [heardAt, ttl, now, expired] of cases) {
     assert.equal(
-      isExpired({ heardAt, ttl, probedAt: 0 }, now),
+      isExpired({ heardAt, ttl, probes: 0 }, now),
       expired,
       `heard at ${heardAt}, ttl ${ttl}, now ${now}`,
     );
   }
 });
 
-Deno.test("a probe is due once an instance was quiet for 0.4 of its ttl, then every 0.04 of it", () => {
-  const cases: Array<[heardAt: number, probedAt: number, now: number, due: boolean]> = [
+Deno.test("a quiet instance is due 10 probes, from 0.4 of its ttl every 0.06 of it, and no more", () => {
+  assert.equal(PROBES_PER_EXPIRY, 10);
+  const cases: Array<[heardAt: number, probes: number, now: number, due: boolean]> = [
     // ttl 3300: probing starts after 1320 ms of quiet.
     [0, 0, 1000, false],
     [0, 0, 1320, false],
     [0, 0, 1321, true],
     [500, 0, 1821, true],
     [500, 0, 1820, false],
-    // Probed at 1400: the next waits 132 ms.
-    [0, 1400, 1500, false],
-    [0, 1400, 1531, false],
-    [0, 1400, 1532, true],
-    [0, 1400, 1533, true],
+    // One sent: the next after 1518 ms of quiet, the last after 3102.
+    [0, 1, 1400, false],
+    [0, 1, 1518, false],
+    [0, 1, 1519, true],
+    [0, 2, 1519, false],
+    [0, 9, 3102, false],
+    [0, 9, 3103, true],
+    // All ten sent: none until it is heard again, however long it stays quiet.
+    [0, 10, 3200, false],
+    [0, 10, 3300, false],
+    // A probe held back stays due: the later ones wait for it.
+    [0, 0, 3000, true],
     // Heard again after a probe: quiet is counted from the new word.
     [1500, 0, 2000, false],
   ];
-  for (const [heardAt, probedAt, now, due] of cases) {
+  for (const [heardAt, probes, now, due] of cases) {
     assert.equal(
-      isProbeDue({ heardAt, probedAt, ttl: 3300 }, now),
+      isProbeDue({ heardAt, probes, ttl: 3300 }, now),
       due,
-      `heard at ${heardAt}, probed at ${probedAt}, now ${now}`,
+      `heard at ${heardAt}, ${probes} probes sent, now ${now}`,
     );
   }
 });
@@ -69,15 +84,24 @@ Deno.test("the next sweep comes every 0.04 of the shortest ttl, or just after th
   }
 });
 
-Deno.test("a peer probed at one sweep is due again at the next, whatever its ttl and the clock", () => {
-  // The sweeps of a chart whose shortest ttl is this peer's, from fractional times.
+Deno.test("each probe of a spell is due at the first sweep after its time, whatever the ttl", () => {
+  // The sweeps of a chart whose shortest ttl is this peer's, from a fractional phase.
   for (let ttl = 125; ttl <= 25_000; ttl += 7) {
-    let probedAt = PROBE_AFTER * ttl + 0.37;
-    for (let sweep = 0; sweep < 10; sweep++) {
-      const next = probedAt + sweepDelay(ttl, Infinity, probedAt);
-      const peer = { heardAt: 0, probedAt, ttl };
-      assert.equal(isProbeDue(peer, next), true, `ttl ${ttl}, probed at ${probedAt}`);
-      probedAt = next;
+    const peer = { heardAt: 0.37, probes: 0, ttl };
+    let sent: number[] = [];
+    for (let now = 0.37; now < 0.37 + ttl; now += sweepDelay(ttl, Infinity, now)) {
+      if (isProbeDue(peer, now)) {
+        peer.probes++;
+        sent.push(now - 0.37);
+      }
+    }
+    sent = sent.map((at) => at / ttl);
+    assert.equal(sent.length, PROBES_PER_EXPIRY, `ttl ${ttl}: ${sent}`);
+    for (const [i, at] of sent.entries()) {
+      const due = PROBE_AFTER + i * PROBE_GAP;
+      // A sweep every 0.04 of the ttl (at least 5 ms): late by less than one.
+      const late = at - due;
+      assert.ok(late > -1e-9 && late < Math.max(0.04, 5 / ttl) + 1e-9, `ttl ${ttl}: probe ${i}`);
     }
   }
 });

@@ -12,8 +12,10 @@ function peer(id: bigint): Peer<PortEntry> {
     heardAt: 0,
     addressHeardAt: 0,
     port: 8080,
-    probedAt: 0,
+    probes: 0,
     confirmed: false,
+    probeHeld: false,
+    answerOwed: false,
     superseded: undefined,
   };
 }

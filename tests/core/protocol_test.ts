@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { ChartEvent, Entry, RemoveReason } from "../../src/core/entry.ts";
+import { SourceCredit } from "../../src/core/credit.ts";
 import { incarnationOf } from "../../src/core/identity.ts";
 import { DEFAULT_RAMPDOWN } from "../../src/core/interval.ts";
 import { Keyring } from "../../src/core/keyring.ts";
@@ -108,6 +109,14 @@ class Simulated implements Outbox<Entry, string> {
       handedOverAt: source.handedOverAt,
       reading: undefined,
     });
+  }
+
+  /**
+   * Hears a peer 11 times at `at` (seq 1 to 11) from one source: the first
+   * is answered, and the other ten pay for its ten probes (credit.ts).
+   */
+  known(at: number, id: bigint, fields: Partial<Announcement> = {}, source: Source = {}): void {
+    for (let seq = 1; seq <= 11; seq++) this.hear(at, from(id, { seq, ...fields }), source);
   }
 
   /** The probes sent, as [time, address]. */
@@ -243,10 +252,11 @@ Deno.test("an instance expires within 2 ms after its ttl runs out, whatever the 
 Deno.test("a peer of a shorter ttl than those charted expires at its own ttl, not a sweep later", () => {
   type Case = [what: string, hear: (chart: Simulated) => void];
   const cases: Case[] = [
-    ["a newcomer", (chart) => chart.hear(250, from(2n, { ttl: 660 }))],
+    // Heard twice, so that there is credit for a probe besides the answer.
+    ["a newcomer", (chart) => chart.known(250, 2n, { ttl: 660 })],
     ["a restart with a faster ramp", (chart) => {
       chart.hear(0, from(2n, { ttl: 100_000 }));
-      chart.hear(250, from(2n, { ttl: 660, incarnation: 101n }));
+      chart.known(250, 2n, { ttl: 660, incarnation: 101n });
     }],
     ["a newcomer kept while idle", (chart) => {
       chart.act(200, (core, now) => core.stop(now));
@@ -304,51 +314,58 @@ Deno.test("a Rust peer lives the bare ttl, and with expiry off nothing leaves", 
 
 // --- Probes ---
 
-Deno.test("probes go out from 0.4 of the ttl every 0.04 of it until the peer expires", () => {
-  const cases: Array<[ttl: number, first: number, every: number, count: number]> = [
-    // 1320 ms of quiet is not more than 0.4 of the ttl: the first probe is at the sweep after.
-    [3300, 1452, 132, 15],
-    [1000, 440, 40, 15],
-    // Beyond a 25 s ttl the sweeps come every second, not every 0.04 of it:
-    // a probe waits for the second sweep after the last, 2 s.
-    [33_000, 14_000, 2_000, 10],
+Deno.test("a quiet peer gets 10 probes, each at the first sweep after 0.4 + 0.06 i of its ttl", () => {
+  const cases: Array<[ttl: number, first: number, period: number]> = [
+    // Sweeps every 132 ms: none at 1320 exactly, which is not more than 0.4 of the ttl.
+    [3300, 1452, 132],
+    [1000, 440, 40],
+    // Beyond a 25 s ttl the sweeps come every second, not every 0.04 of it.
+    [33_000, 14_000, 1000],
   ];
-  for (const [ttl, first, every, count] of cases) {
+  for (const [ttl, first, period] of cases) {
     const chart = Simulated.maintaining();
-    chart.hear(0, from(2n, { ttl }));
+    chart.known(0, 2n, { ttl });
     chart.runUntil(ttl + 10);
-    const probes = chart.probes().map(([at]) => Math.round(at * 10) / 10);
+    const probes = chart.probes().map(([at]) => at);
     assert.equal(probes[0], first, `ttl ${ttl}`);
-    for (let i = 1; i < probes.length; i++) {
-      assert.equal(Math.round((probes[i] - probes[i - 1]) * 10) / 10, every, `ttl ${ttl}`);
+    assert.equal(probes.length, 10, `ttl ${ttl}`);
+    for (const [i, at] of probes.entries()) {
+      const late = at - (0.4 + 0.06 * i) * ttl;
+      assert.ok(late > -1e-6 && late <= period + 1e-6, `ttl ${ttl}: probe ${i} at ${at}`);
     }
-    assert.equal(probes.length, count, `ttl ${ttl}`);
-    assert.equal(chart.core.counters.probes, count);
+    assert.equal(chart.core.counters.probes, 10);
+    assert.equal(chart.core.counters.probesSuppressed, 0);
+    assert.deepEqual(chart.happened().at(-1), [ttl + 1, "removed", 2n, "expired"]);
   }
 });
 
-Deno.test("at most 4 quiet peers are probed per sweep, the quietest first", () => {
+Deno.test("every quiet peer is probed at the first sweep it is due, however many are quiet", () => {
   const chart = Simulated.maintaining();
-  for (let id = 2n; id <= 7n; id++) chart.hear(Number(id - 2n) * 10, from(id));
-  // Heard again: the first two charted are the least quiet now.
-  chart.hear(60, from(2n, { seq: 2 }));
-  chart.hear(70, from(3n, { seq: 2 }));
+  for (let id = 2n; id <= 21n; id++) chart.known(Number(id - 2n), id);
   chart.runUntil(1452);
-  assert.deepEqual(chart.probes(), [
-    [1452, "198.18.0.4"],
-    [1452, "198.18.0.5"],
-    [1452, "198.18.0.6"],
-    [1452, "198.18.0.7"],
-  ]);
+  const first = chart.probes();
+  assert.equal(first.length, 20, "20 quiet peers, 20 probes, one sweep");
+  assert.ok(first.every(([at]) => at === 1452));
   chart.runUntil(3400);
-  const perSweep = Map.groupBy(chart.probes(), ([at]) => at);
-  assert.ok([...perSweep.values()].every((probes) => probes.length <= 4));
-  assert.equal(chart.core.counters.probes, chart.probes().length);
+  const perPeer = Map.groupBy(chart.probes(), ([, to]) => to);
+  assert.ok([...perPeer.values()].every((probes) => probes.length === 10));
+  assert.equal(chart.core.counters.probes, 200);
+});
+
+Deno.test("under a tight limit every quiet peer is probed once before any is probed again", () => {
+  // A burst of 4 and 4 a second in all: a sweep has room for a few, or none.
+  const chart = Simulated.maintaining({ limits: { replies: { total: 4 } } });
+  // Listening long enough to have heard our announcement: no answers take the tokens.
+  for (let id = 2n; id <= 7n; id++) chart.known(Number(id - 2n) * 10, id, { listening: 5000 });
+  chart.runUntil(3400);
+  const order = chart.probes().map(([, to]) => to);
+  assert.deepEqual(order.slice(0, 6), [2, 3, 4, 5, 6, 7].map((id) => `198.18.0.${id}`));
+  assert.ok(chart.core.counters.probesSuppressed > 0, "held back, then sent");
 });
 
 Deno.test("a probe goes to the address and port the peer's datagrams came from", () => {
   const chart = Simulated.maintaining();
-  chart.hear(0, from(2n), { address: "10.9.9.9", port: 40_000 });
+  chart.known(0, 2n, {}, { address: "10.9.9.9", port: 40_000 });
   chart.runUntil(1452);
   const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe);
   assert.deepEqual([probe.to, probe.port], ["10.9.9.9", 40_000]);
@@ -358,8 +375,8 @@ Deno.test("a probe goes to the address and port the peer's datagrams came from",
 
 Deno.test("a peer that answers a probe stays, and is probed again only once quiet again", () => {
   const chart = Simulated.maintaining();
-  chart.hear(0, from(2n, { seq: 1 }));
-  chart.hear(1500, from(2n, { seq: 2, reply: true }));
+  chart.known(0, 2n);
+  chart.hear(1500, from(2n, { seq: 12, reply: true }));
   chart.runUntil(5000);
   assert.deepEqual(chart.probes().filter(([at]) => at < 2000), [[1452, "198.18.0.2"]]);
   // Quiet for 0.4 ttl again from 1500: probing starts after 2820.
@@ -369,17 +386,16 @@ Deno.test("a peer that answers a probe stays, and is probed again only once quie
 
 Deno.test("a peer of a longer ttl than the sweeps' period is probed at its own pace", () => {
   const chart = Simulated.maintaining();
-  chart.hear(0, from(3n, { ttl: 33_000 }));
+  chart.known(0, 3n, { ttl: 33_000 });
   // A short-lived peer, heard all along, keeps the sweeps at 26.4 ms.
-  for (let at = 0; at < 20_000; at += 200) chart.hear(at, from(2n, { ttl: 660, seq: at + 1 }));
-  chart.runUntil(20_000);
+  for (let at = 0; at < 34_000; at += 200) chart.hear(at, from(2n, { ttl: 660, seq: at + 1 }));
+  chart.runUntil(34_000);
   const probes = chart.probes().filter(([, to]) => to === "198.18.0.3").map(([at]) => at);
-  assert.ok(probes[0] > 13_200 && probes[0] < 13_200 + 27, `first probe at ${probes[0]}`);
-  for (let i = 1; i < probes.length; i++) {
-    const gap = probes[i] - probes[i - 1];
-    assert.ok(gap >= 1320 && gap < 1320 + 27, `probes ${gap} ms apart`);
+  assert.equal(probes.length, 10);
+  for (const [i, at] of probes.entries()) {
+    const due = (0.4 + 0.06 * i) * 33_000;
+    assert.ok(at > due && at < due + 27, `probe ${i} at ${at}`);
   }
-  assert.equal(probes.length, 6);
   assert.deepEqual(chart.probes().filter(([, to]) => to === "198.18.0.2"), []);
 });
 
@@ -778,8 +794,9 @@ Deno.test("a peer heard on another path keeps its address while the known one is
   ];
   for (const [at, address] of cases) {
     const chart = Simulated.maintaining();
-    chart.hear(0, from(2n, { seq: 1 }), { address: "198.18.0.2" });
-    chart.hear(at, from(2n, { seq: 2 }), { address: "192.168.1.2", port: 40_000 });
+    // Heard enough there to pay for its probes.
+    chart.known(0, 2n, {}, { address: "198.18.0.2" });
+    chart.hear(at, from(2n, { seq: 12 }), { address: "192.168.1.2", port: 40_000 });
     assert.equal(chart.core.get(2n)?.address, address, `heard elsewhere at ${at}`);
     const updated = chart.happened().filter(([, type]) => type === "updated");
     assert.deepEqual(updated, address === "198.18.0.2" ? [] : [[at, "updated", 2n]]);
@@ -994,6 +1011,119 @@ Deno.test("answers, sniffers and datagrams handed over in the process are not an
   sniffing.hear(200, from(2n, { seq: 2, probe: true }));
   assert.equal(sniffing.unicasts.length, 0);
   assert.ok(sniffing.core.get(2n));
+});
+
+// --- What a source may get back ---
+
+/** The bytes a chart unicast to an address. */
+function bytesTo(chart: Simulated, address: string): number {
+  return chart.unicasts.filter(({ to }) => to === address).reduce(
+    (sum, { data }) => sum + data.length,
+    0,
+  );
+}
+
+Deno.test("forged announcements from one address get back no more bytes than they brought", () => {
+  const victim = { address: "198.18.0.66", port: 5555 };
+  // Each a new id at the victim's address, heard once, then quiet until it expires.
+  const cases: Array<[what: string, forged: (i: number) => Uint8Array]> = [
+    ["newcomers of our size: answered, then probed", (i) => from(BigInt(1000 + i))],
+    // Without the listening field: 47 bytes, where our answer takes 54.
+    [
+      "newcomers smaller than our answer: probed",
+      (i) => from(BigInt(1000 + i), { listening: undefined }),
+    ],
+    ["probes: each asks for an answer", (i) => from(BigInt(1000 + i), { probe: true })],
+    ["Rust newcomers: answered bare, never probed", (i) => rust(BigInt(1000 + i))],
+  ];
+  for (const [what, forged] of cases) {
+    const chart = Simulated.maintaining();
+    let received = 0;
+    for (let i = 0; i < 300; i++) {
+      const datagram = forged(i);
+      received += datagram.length;
+      chart.hear(10 * i, datagram, victim);
+    }
+    chart.runUntil(3000 + 2 * TTL);
+    const sent = bytesTo(chart, victim.address);
+    assert.ok(sent <= received, `${what}: ${sent} bytes back for ${received}`);
+    assert.ok(sent > 0, `${what}: what the credit covers still goes`);
+    const counters = chart.core.counters;
+    assert.equal(counters.replies + counters.probes, chart.unicasts.length, what);
+  }
+});
+
+Deno.test("a probe the address has no credit for waits, and goes once the address is heard again", () => {
+  const chart = Simulated.maintaining();
+  // Heard once and answered: the answer spent what it brought.
+  chart.hear(0, from(2n));
+  chart.runUntil(2000);
+  assert.deepEqual(chart.probes(), []);
+  assert.equal(chart.core.counters.probesSuppressed, 1, "held back at 5 sweeps from 1452, once");
+  // Another instance at that address, which heard us and wants no answer, pays for it.
+  chart.hear(2000, from(3n, { listening: 5000 }), { address: "198.18.0.2" });
+  chart.runUntil(2150);
+  assert.deepEqual(chart.probes(), [[2112, "198.18.0.2"]]);
+});
+
+Deno.test("charts that share a credit send a source no more in all than they received from it", () => {
+  const victim = { address: "198.18.0.66", port: 5555 };
+  const cases: Array<[what: string, shared: boolean, most: number]> = [
+    // The shell's case: one credit for the process, one datagram counted once.
+    ["one credit for all", true, 1],
+    // Each chart on its own answers each datagram it heard.
+    ["a credit each", false, 20],
+  ];
+  for (const [what, shared, most] of cases) {
+    const credit = new SourceCredit();
+    const charts = Array.from(
+      { length: 20 },
+      (_, i) => Simulated.maintaining({ id: BigInt(i + 1), ...shared ? { credit } : {} }),
+    );
+    let received = 0;
+    for (let i = 0; i < 200; i++) {
+      const at = 10 * i;
+      const data = rust(BigInt(1000 + i));
+      received += data.length;
+      // One datagram from the network, handed to every chart of the process.
+      const arrival = { ...victim, data, handedOverAt: undefined, reading: undefined };
+      for (const chart of charts) {
+        chart.runUntil(at);
+        chart.core.handle(at, arrival);
+      }
+    }
+    for (const chart of charts) chart.runUntil(2000 + TTL);
+    const sent = charts.reduce((sum, chart) => sum + bytesTo(chart, victim.address), 0);
+    assert.ok(sent <= most * received, `${what}: ${sent} bytes back for ${received}`);
+    assert.ok(sent > (most - 1) * received, `${what}: ${sent} bytes back for ${received}`);
+  }
+});
+
+Deno.test("a newcomer to charts that share a credit gets their answers one datagram at a time", () => {
+  const credit = new SourceCredit();
+  const charts = [1n, 2n, 3n].map((id) => Simulated.maintaining({ id, credit }));
+  const answered = () => charts.map((chart) => chart.answers().length);
+  const hear = (at: number, data: Uint8Array, address = "198.18.0.9") => {
+    // One datagram from the network, handed to every chart of the process.
+    const arrival = { address, port: 8080, data, handedOverAt: undefined, reading: undefined };
+    for (const chart of charts) {
+      chart.runUntil(at);
+      chart.core.handle(at, arrival);
+    }
+  };
+  // Its first datagram pays for one answer of its size; the next, for the next.
+  hear(50, from(9n, { listening: 0 }));
+  assert.deepEqual(answered(), [1, 0, 0]);
+  hear(60, from(9n, { seq: 2, listening: 10 }));
+  assert.deepEqual(answered(), [1, 1, 0]);
+  hear(70, from(9n, { seq: 3, listening: 20 }));
+  assert.deepEqual(answered(), [1, 1, 1]);
+  hear(80, from(9n, { seq: 4, listening: 30 }));
+  assert.deepEqual(answered(), [1, 1, 1], "all answered: nothing more is owed");
+  // One that says it heard our last announcement is owed nothing.
+  hear(90, from(8n, { listening: 0 }), "198.18.0.8");
+  hear(100, from(8n, { seq: 2, listening: 1000 }), "198.18.0.8");
+  assert.deepEqual(answered(), [2, 1, 1]);
 });
 
 // --- The schedule ---

@@ -41,8 +41,9 @@ Deno.test("a host cut off and back is charted by all, and charts all, within 2 i
 
 Deno.test("at 30% loss, false removals stay within the bounds measured, over 100,000 ttls", () => {
   // The README claimed about one in a million time-to-lives. The simulator
-  // measures far more (docs/sim_results.md): a chart sends at most 4 probes
-  // a sweep, fewer than its quiet peers need. A timer that fires at the
+  // measured far more (docs/sim_results.md) while a chart sent at most 4
+  // probes a sweep, fewer than its quiet peers need; now every due probe
+  // goes, up to 10 a quiet spell (expiry.ts). A timer that fires at the
   // deadline exactly used to probe every other sweep only; exact and late
   // timers now give the same rate. The bound is the measured rate with room
   // for chance, so that a change that makes it worse fails here.
