@@ -8,7 +8,14 @@ import type { VerifyFailure } from "./keyring.ts";
 import { DROP_REASONS, type DropReason } from "./wire.ts";
 
 /** Why a datagram was dropped, beyond malformed ones. */
-export type DropCounter = DropReason | VerifyFailure | "own" | "idle" | "stale" | "full";
+export type DropCounter =
+  | DropReason
+  | VerifyFailure
+  | "own"
+  | "idle"
+  | "stale"
+  | "full"
+  | "bare-goodbye";
 
 /** What a chart has received, sent and dropped since it was built. */
 export interface Counters {
@@ -23,7 +30,8 @@ export interface Counters {
    * (an old incarnation, a lower sequence number, an instance that said
    * goodbye, a kept one whose time-to-live ran out); with keys, `unsigned`,
    * `unknown-key` and `bad-signature`; `full` newcomers turned away by a
-   * full chart.
+   * full chart; `bare-goodbye` goodbyes that name no incarnation, which
+   * could be no instance's own.
    */
   dropped: Record<DropCounter, number>;
   /** Multicast announcements sent (one per interface and round). */
@@ -74,6 +82,7 @@ export function newCounters(): Counters {
     idle: 0,
     stale: 0,
     full: 0,
+    "bare-goodbye": 0,
     unsigned: 0,
     "unknown-key": 0,
     "bad-signature": 0,

@@ -680,7 +680,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    */
   #heardGoodbye(announcement: Announcement, now: number): void {
     const { id, incarnation } = announcement;
-    if (incarnation === undefined) return;
+    if (incarnation === undefined) {
+      // No incarnation, so nothing to say whose goodbye it is.
+      this.#counters.dropped["bare-goodbye"]++;
+      return;
+    }
     const peer = this.#peers.get(id);
     if (!peer || peer.incarnation !== incarnation) {
       // Not charted (or another incarnation): a late or replayed goodbye, or

@@ -445,6 +445,18 @@ Deno.test("a goodbye removes an instance at once, and no replay of it brings it 
   }
 });
 
+Deno.test("a goodbye that names no incarnation removes no one and is counted", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 1 }));
+  chart.hear(
+    500,
+    from(2n, { incarnation: undefined, seq: undefined, ttl: undefined, goodbye: true }),
+  );
+  assert.deepEqual(chart.happened(), [[0, "added", 2n]]);
+  assert.equal(chart.core.counters.dropped["bare-goodbye"], 1);
+  assert.ok(chart.core.get(2n));
+});
+
 Deno.test("a goodbye is remembered for ten ttls: a replay after that is charted again", () => {
   const cases: Array<[at: number, charted: boolean]> = [
     [500 + 10 * TTL - 1, false],
