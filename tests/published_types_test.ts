@@ -12,8 +12,7 @@
 import "./_lab.ts";
 import assert from "node:assert/strict";
 import { buildForNode, BUILT } from "./_node_package.ts";
-
-const ROOT = new URL("../", import.meta.url);
+import { publishedFiles, ROOT } from "./_published.ts";
 
 /** A consumer: each line marked `// error` must fail to type-check, and no other. */
 function consumer(specifier: string): string {
@@ -123,20 +122,4 @@ async function filesUnder(
     }
   }
   return found;
-}
-
-/** The files `deno publish` would upload, relative to the repository's root. */
-async function publishedFiles(): Promise<string[]> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["publish", "--dry-run", "--allow-dirty"],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-  assert.equal(code, 0, text);
-  return [...text.matchAll(/^\s+(file:\/\/\S+)/gm)].map(([, url]) =>
-    decodeURIComponent(new URL(url).pathname.slice(new URL(ROOT).pathname.length))
-  );
 }

@@ -79,6 +79,14 @@ async function eachSeesTheOtherTwo(copies: Copy[], signal: AbortSignal): Promise
   for (const ids of seen) assert.equal(new Set(ids).size, 2, JSON.stringify(seen));
 }
 
+/** Sends each copy Ctrl-C; each must end with code 0. */
+async function endOnCtrlC(copies: Copy[]): Promise<void> {
+  for (const copy of copies) {
+    const status = await copy.interrupt();
+    assert.equal(status.code, 0, copy.stderr.lines.join("\n"));
+  }
+}
+
 /** Writes the README's first example where a reader would save it, `jsr:` pointing here. */
 async function savedFirstExample(): Promise<string> {
   const [first] = await readmeBlocks("ts");
@@ -100,10 +108,7 @@ Deno.test("the README's first example, run as three copies at once, shows each t
   await using c = new Copy("copy 3", dir, "chart.ts");
   const copies = [a, b, c];
   await eachSeesTheOtherTwo(copies, signal);
-  for (const copy of copies) {
-    const status = await copy.interrupt();
-    assert.equal(status.code, 0, copy.stderr.lines.join("\n"));
-  }
+  await endOnCtrlC(copies);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -119,10 +124,7 @@ Deno.test("the README's Node.js example runs in Node.js 20 beside two Deno copie
   await using c = new Copy("copy 2", dir, "chart.ts");
   const copies = [a, b, c];
   await eachSeesTheOtherTwo(copies, signal);
-  for (const copy of copies) {
-    const status = await copy.interrupt();
-    assert.equal(status.code, 0, copy.stderr.lines.join("\n"));
-  }
+  await endOnCtrlC(copies);
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(node, { recursive: true });
 });

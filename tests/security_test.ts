@@ -92,8 +92,12 @@ interface Reached {
   largest: number;
 }
 
-/** A process on a lab host that counts what reaches its port 5555, until it is stopped. */
-async function victimOn(host: LabHost): Promise<{ stop(): Promise<Reached> }> {
+/**
+ * A process on a lab host that listens with a `node:dgram` socket: `setup`
+ * makes `socket` and prints "listening" once it is bound; when the process's
+ * input closes, it prints `report` as JSON and ends.
+ */
+function listenerOn<T>(host: LabHost, setup: string, report: string) {
   const child = new Deno.Command("ip", {
     args: [
       "netns",
@@ -101,37 +105,45 @@ async function victimOn(host: LabHost): Promise<{ stop(): Promise<Reached> }> {
       host.name,
       "deno",
       "eval",
-      `
-      import dgram from "node:dgram";
-      const socket = dgram.createSocket("udp4");
-      let count = 0, bytes = 0, largest = 0;
-      socket.on("message", (data) => {
-        count++;
-        bytes += data.length;
-        largest = Math.max(largest, data.length);
-      });
-      socket.bind(5555, () => console.log("listening"));
+      `import dgram from "node:dgram";
+      ${setup}
       for await (const _ of Deno.stdin.readable) {}
-      console.log(JSON.stringify({ count, bytes, largest }));
-      socket.close();
-    `,
+      console.log(JSON.stringify(${report}));
+      socket.close();`,
     ],
     stdin: "piped",
     stdout: "piped",
   }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
-  assert.match((await lines.next()).value!, /listening/);
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
+    new TextLineStream(),
+  )[Symbol.asyncIterator]();
   return {
-    async stop() {
+    listening: lines.next().then(({ value }) => assert.equal(value, "listening")),
+    async stop(): Promise<T> {
       await child.stdin.close();
-      let output = "";
-      for (let next = await lines.next(); !next.done; next = await lines.next()) {
-        output += next.value;
-      }
+      const { value } = await lines.next();
       await child.status;
-      return JSON.parse(output.trim().split("\n").at(-1)!);
+      return JSON.parse(value!);
     },
   };
+}
+
+/** A process on a lab host that counts what reaches its port 5555, until it is stopped. */
+async function victimOn(host: LabHost): Promise<{ stop(): Promise<Reached> }> {
+  const victim = listenerOn<Reached>(
+    host,
+    `const socket = dgram.createSocket("udp4");
+    let count = 0, bytes = 0, largest = 0;
+    socket.on("message", (data) => {
+      count++;
+      bytes += data.length;
+      largest = Math.max(largest, data.length);
+    });
+    socket.bind(5555, () => console.log("listening"));`,
+    "{ count, bytes, largest }",
+  );
+  await victim.listening;
+  return victim;
 }
 
 /**
@@ -480,44 +492,20 @@ Deno.test("forged sources get at most the rate-limited answers, none larger than
  * standard input closes.
  */
 function announcementTap(host: LabHost, from: string) {
-  const child = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      host.name,
-      "deno",
-      "eval",
-      `
-      import dgram from "node:dgram";
-      const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
-      const heard = [];
-      socket.on("message", (_, source) => {
-        if (source.address === "${from}") heard.push(performance.timeOrigin + performance.now());
-      });
-      socket.bind(8080, () => {
-        socket.addMembership("${MULTICAST_GROUP}", "${host.address}");
-        console.log("listening");
-      });
-      for await (const _ of Deno.stdin.readable) {}
-      console.log(JSON.stringify(heard));
-      socket.close();
-    `,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-    new TextLineStream(),
-  )[Symbol.asyncIterator]();
-  return {
-    listening: lines.next().then(({ value }) => assert.equal(value, "listening")),
-    async heard(): Promise<number[]> {
-      await child.stdin.close();
-      const { value } = await lines.next();
-      await child.status;
-      return JSON.parse(value!);
-    },
-  };
+  const tap = listenerOn<number[]>(
+    host,
+    `const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
+    const heard = [];
+    socket.on("message", (_, source) => {
+      if (source.address === "${from}") heard.push(performance.timeOrigin + performance.now());
+    });
+    socket.bind(8080, () => {
+      socket.addMembership("${MULTICAST_GROUP}", "${host.address}");
+      console.log("listening");
+    });`,
+    "heard",
+  );
+  return { listening: tap.listening, heard: () => tap.stop() };
 }
 
 for (const transport of ["deno", "node"] as const) {
