@@ -23,7 +23,7 @@
  * @module
  */
 
-export { ChartBuilder } from "./src/builder.ts";
+export { ChartBuilder, type SeedOptions } from "./src/builder.ts";
 export { Chart, type ChartEvents, type EventsOptions, type ServiceAddress } from "./src/chart.ts";
 export type { Counters, DropCounter } from "./src/core/counters.ts";
 export type { ChartEvent, Entry, MsgEntry, PortEntry, RemoveReason } from "./src/core/entry.ts";

@@ -10,9 +10,11 @@ import type { ExpiryOptions, Limits } from "./core/protocol.ts";
 import {
   checkBareTtl,
   checkMsg,
+  checkNameServer,
   checkObject,
   checkPort,
   checkRampdown,
+  checkSeeds,
   checkServicePorts,
   MAX_ENTRIES,
   MAX_TIMER_DELAY,
@@ -23,6 +25,7 @@ import type { InterfaceOptions } from "./io/interfaces.ts";
 import { Keyring } from "./core/keyring.ts";
 import { DEFAULT_RAMPDOWN, type Rampdown } from "./core/interval.ts";
 import type { TransportKind } from "./io/transport.ts";
+import type { NameServer, Seed } from "./io/seeds.ts";
 import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER, isUint64 } from "./core/wire.ts";
 
 interface BuilderConfig {
@@ -40,6 +43,28 @@ interface BuilderConfig {
   keys?: readonly (string | Uint8Array)[];
   limits: Limits;
   onError?: (error: Error) => void;
+  seeds?: readonly Seed[];
+  nameServer?: NameServer;
+  multicast: boolean;
+}
+
+/** How a chart uses its seeds; see {@linkcode ChartBuilder.prototype.withSeeds}. */
+export interface SeedOptions {
+  /**
+   * The name server that resolves the seeds' names, as `address` or
+   * `address:port` (`[address]:port` for IPv6); port 53 by default.
+   *
+   * @default {the system's resolver}
+   */
+  nameServer?: string;
+  /**
+   * Whether announcements and goodbyes also go to the multicast group.
+   * Turn it off where the network drops multicast: then they go to the
+   * seeds only. The chart still hears and answers multicast.
+   *
+   * @default {true}
+   */
+  multicast?: boolean;
 }
 
 /**
@@ -90,6 +115,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       interfaces: {},
       expiry: {},
       limits: {},
+      multicast: true,
     };
   }
 
@@ -371,6 +397,55 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
   }
 
   /**
+   * Announces by unicast to seeds as well as to the multicast group, so that
+   * instances find each other where multicast does not reach: across a
+   * router, in a Docker or Kubernetes network, a cloud VPC or a VPN. A seed
+   * is an address, with a port or the discovery port (`198.18.1.5`,
+   * `198.18.1.5:8080`, `[fd00::5]:8080`), or a DNS name: its A and AAAA
+   * records are used with the discovery port (or the port written after the
+   * name), and its SRV records (`_instance-chart._udp.example`) with their
+   * ports. Names are resolved again as their TTL says, within 5 to 60 s (10 s
+   * in Deno, whose resolver gives no TTL), so that members that come and go
+   * in DNS are followed. Our own discovery socket among the seeds is skipped.
+   *
+   * Seeds are answered and probed even off the link. A name that does not
+   * resolve, and a seed not heard from within our time-to-live, are reported
+   * to the error handler; discovery goes on, and tries again.
+   *
+   * @param seeds The seeds, at most 256.
+   * @param options A name server, and whether to multicast too.
+   * @returns A builder with the seeds set.
+   * @throws {TypeError} If `seeds` is not an array, a seed is not an address
+   *   or a host name, or the name server is not an address.
+   * @throws {RangeError} If the list is empty or too long, or a port is out of range.
+   *
+   * @example Find the replicas of a Docker Compose service
+   * ```ts ignore
+   * import { ChartBuilder, maintain } from "@x/instance-chart";
+   *
+   * await using chart = await new ChartBuilder()
+   *   .withRandomId()
+   *   .withServicePort(8042)
+   *   .withSeeds(["worker"])
+   *   .finish();
+   * maintain(chart);
+   * ```
+   */
+  withSeeds(seeds: readonly string[], options: SeedOptions = {}): ChartBuilder<HasId, E> {
+    const checked = checkSeeds(seeds);
+    checkObject(options, "seed options");
+    const { nameServer, multicast } = options;
+    if (multicast !== undefined && typeof multicast !== "boolean") {
+      throw new TypeError(`Cannot use seed option multicast ${shown(multicast)}: not a boolean`);
+    }
+    return this.#with({
+      seeds: checked,
+      nameServer: nameServer === undefined ? undefined : checkNameServer(nameServer),
+      multicast: multicast ?? true,
+    });
+  }
+
+  /**
    * Sets a callback for errors discovery recovers from, such as a failed send.
    *
    * @param onError Called with each error.
@@ -417,6 +492,9 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       keys: config.keys,
       limits: config.limits,
       onError: config.onError,
+      seeds: config.seeds,
+      nameServer: config.nameServer,
+      multicast: config.multicast,
     });
   }
 

@@ -9,6 +9,9 @@
 import { JITTER, type Rampdown, validateRampdown } from "./core/interval.ts";
 import { MAX_TTL } from "./core/schedule.ts";
 import { encodeMsg, MAX_PAYLOAD_SIZE } from "./core/wire.ts";
+import { parseSeed } from "./core/address.ts";
+import { MAX_SEEDS } from "./core/seeds.ts";
+import type { NameServer, Seed } from "./io/seeds.ts";
 
 /** The lowest port a service or discovery runs on. */
 export const MIN_PORT = 1;
@@ -166,4 +169,53 @@ export function checkBareTtl(bareTtl: number): number {
     throw new RangeError(`Cannot use bareTtl ${bareTtl}: not in 1..${MAX_TTL} ms`);
   }
   return bareTtl;
+}
+
+/**
+ * Checks seeds: addresses with an optional port (`198.18.1.5`,
+ * `198.18.1.5:8080`, `[fd00::5]:8080`) and DNS names (`peers.example`,
+ * `peers.example:8080`, `_instance-chart._udp.example`).
+ *
+ * @param seeds The seeds.
+ * @returns Each seed's text and what it points to.
+ * @throws {TypeError} If the list is not an array, or a seed is not a string,
+ *   an address or a host name.
+ * @throws {RangeError} If the list is empty or longer than {@linkcode MAX_SEEDS},
+ *   or a port is out of range.
+ */
+export function checkSeeds(seeds: readonly string[]): Seed[] {
+  if (!Array.isArray(seeds)) throw new TypeError(`Cannot use seeds ${shown(seeds)}: not an array`);
+  if (seeds.length === 0) throw new RangeError("Cannot use an empty list of seeds");
+  if (seeds.length > MAX_SEEDS) {
+    throw new RangeError(`Cannot use ${seeds.length} seeds: at most ${MAX_SEEDS}`);
+  }
+  const checked: Seed[] = [];
+  for (let i = 0; i < seeds.length; i++) {
+    if (!(i in seeds)) throw new TypeError(`Cannot use seeds: none at index ${i} (a sparse array)`);
+    const text = seeds[i];
+    if (typeof text !== "string") {
+      throw new TypeError(`Cannot use seed ${shown(text)}: not a string`);
+    }
+    checked.push({ ...parseSeed(text), text: text.trim() });
+  }
+  return checked;
+}
+
+/**
+ * Checks a name server: an address with an optional port (53 by default).
+ *
+ * @param text The name server, such as `198.18.0.53` or `[fd00::53]:5353`.
+ * @returns Its address and port.
+ * @throws {TypeError} If it is not a string or not an IP address.
+ * @throws {RangeError} If its port is out of range.
+ */
+export function checkNameServer(text: string): NameServer {
+  if (typeof text !== "string") {
+    throw new TypeError(`Cannot use name server ${shown(text)}: not a string`);
+  }
+  const target = parseSeed(text);
+  if (target.isName) {
+    throw new TypeError(`Cannot use name server ${shown(text)}: not an IP address`);
+  }
+  return { address: target.host, port: target.port ?? 53 };
 }

@@ -18,9 +18,11 @@ import { type Delivery, processCredit } from "./io/process_bus.ts";
 import type { TransportKind } from "./io/transport.ts";
 import { resolveTransport } from "./io/transports.ts";
 import { newIncarnation } from "./clock.ts";
+import { SeedSet } from "./core/seeds.ts";
+import { type NameServer, type Seed, SeedResolver } from "./io/seeds.ts";
 
 /** What a chart is built from; made by the {@linkcode ChartBuilder}. */
-export interface ChartConfig extends Omit<ProtocolConfig, "incarnation" | "random"> {
+export interface ChartConfig extends Omit<ProtocolConfig, "incarnation" | "random" | "seeds"> {
   /** The discovery port. */
   discoveryPort: number;
   /** Whether instances on this machine share the discovery port. */
@@ -29,8 +31,12 @@ export interface ChartConfig extends Omit<ProtocolConfig, "incarnation" | "rando
   transport: TransportKind;
   /** Which interfaces to use. */
   interfaces?: InterfaceOptions;
-  /** Called with send and receive errors. */
+  /** Called with send and receive errors, seeds that do not resolve and seeds that are silent. */
   onError?: (error: Error) => void;
+  /** Where to announce by unicast, besides the group. */
+  seeds?: readonly Seed[];
+  /** The name server that resolves the seeds; the system's resolver when absent. */
+  nameServer?: NameServer;
 }
 
 /**
@@ -41,7 +47,8 @@ const GOODBYE_GRACE = 100;
 
 /** A send the core asked for, made once the core's call has returned. */
 interface Transmit {
-  link: Link;
+  /** The link to send from; none for an address on no connected subnet. */
+  link: Link | undefined;
   data: Uint8Array;
   /** The address to send to; none for the multicast group. */
   hostname: string | undefined;
@@ -62,7 +69,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   #links: Links | undefined;
   readonly #subscribers = new Set<EventQueue<ChartEvent<E>>>();
   readonly #watchers = new Set<() => void>();
-  /** The multicasts under way: close waits for the goodbye among them. */
+  /** The multicasts under way, and the goodbyes to seeds: close waits for the goodbyes. */
   readonly #sending = new Set<Promise<void>>();
   /** Set once close stops waiting: what is still under way fails as its socket closes. */
   #abandoned = false;
@@ -75,12 +82,24 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   #replans = -1;
   #stopDiscovery: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  /** While the core says goodbye: unicasts are waited for too. */
+  #sayingGoodbye = false;
+  /** What the seeds resolve to, when there are seeds. */
+  readonly #seeds: SeedSet | undefined;
+  #resolver: SeedResolver | undefined;
 
   private constructor(config: ChartConfig) {
     this.#config = config;
     this.discoveryPort = config.discoveryPort;
+    if (config.seeds && config.seeds.length > 0) this.#seeds = new SeedSet(config.discoveryPort);
     this.core = new Protocol<E, Link>(
-      { ...config, incarnation: newIncarnation(), random: Math.random, credit: processCredit },
+      {
+        ...config,
+        seeds: this.#seeds,
+        incarnation: newIncarnation(),
+        random: Math.random,
+        credit: processCredit,
+      },
       performance.now(),
       this,
     );
@@ -191,7 +210,10 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopDiscovery?.();
+      this.#resolver?.close();
+      this.#sayingGoodbye = true;
       this.act((core, now) => core.close(now));
+      this.#sayingGoodbye = false;
       clearTimeout(this.#timer);
       await settledWithin([...this.#sending], GOODBYE_GRACE);
       this.#abandoned = true;
@@ -232,14 +254,19 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
    * @returns Whether a link reaches the address.
    */
   unicast(data: Uint8Array, address: string, port: number): boolean {
-    const link = this.#links?.linkFor(address);
-    if (!link) return false;
+    if (!this.#links) return false;
+    // On no connected subnet (the core allows that for seeds, and with keys): routed.
+    const link = this.#links.linkFor(address);
     this.#outgoing.push({ link, data, hostname: address, port });
     return true;
   }
 
   /** @param entry The new entry. */
   added(entry: E): void {
+    // An instance no seed named reached us from off the link: DNS may know it by now.
+    if (this.#resolver && !this.#seeds!.has(entry.address) && !this.onSubnet(entry.address)) {
+      this.#resolver.resolveSoon();
+    }
     if (this.#subscribers.size > 0) this.#emit({ type: "added", entry });
     for (const watcher of this.#watchers) watcher();
   }
@@ -301,7 +328,20 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     }
     // In the group on every interface: from now on it hears all that is sent there.
     this.core.joined(performance.now());
-    if (this.#links.all.length === 0) {
+    const { seeds, nameServer, onError } = this.#config;
+    if (this.#seeds && seeds) {
+      this.#resolver = SeedResolver.start({
+        seeds,
+        discoveryPort,
+        set: this.#seeds,
+        nameServer,
+        // Peers expire us after our ttl: a seed silent for as long is worth a word.
+        silentAfter: this.core.ttl,
+        onAdded: (added) => this.act((core, now) => core.seedsAdded(now, added)),
+        onError: (error) => onError?.(error),
+      });
+    }
+    if (this.#links.all.length === 0 && !this.#seeds) {
       this.#config.onError?.(
         new DiscoveryError(
           "No interface to discover on: none is up and multicast-capable" +
@@ -313,6 +353,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
 
   #receive(delivery: Delivery): void {
     // Stamped by the socket layer once for every chart it goes to: the clock is read once.
+    this.#seeds?.heard(delivery.address, delivery.receivedAt);
     this.core.handle(delivery.receivedAt, delivery);
     this.#settle();
   }
@@ -349,7 +390,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   #send({ link, data, hostname, port }: Transmit): void {
     const links = this.#links!;
     const sent = hostname === undefined
-      ? links.multicast(link, data)
+      ? links.multicast(link!, data)
       : links.unicast(link, data, hostname, port);
     if (!sent) {
       this.core.countError("sendsDropped");
@@ -360,9 +401,9 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
       this.core.countError("sendErrors");
       this.#config.onError?.(error);
     });
-    if (hostname !== undefined) return;
-    const multicast = reported.finally(() => this.#sending.delete(multicast));
-    this.#sending.add(multicast);
+    if (hostname !== undefined && !this.#sayingGoodbye) return;
+    const awaited = reported.finally(() => this.#sending.delete(awaited));
+    this.#sending.add(awaited);
   }
 }
 

@@ -77,6 +77,7 @@ export class LabNet implements AsyncDisposable {
   readonly hosts: LabHost[];
   readonly #bridge: string;
   readonly #extraBridges: string[] = [];
+  readonly #routers: string[] = [];
 
   private constructor(bridge: string, hosts: LabHost[]) {
     this.#bridge = bridge;
@@ -172,8 +173,55 @@ export class LabNet implements AsyncDisposable {
     return address;
   }
 
+  /**
+   * Joins this lab's link and another's with a router: a namespace with an
+   * interface on each bridge (address `.254` on each subnet) that forwards
+   * between them, and the hosts of both route the other subnet through it.
+   * The kernel forwards no multicast: across it, only unicast goes.
+   *
+   * @param other The other lab.
+   * @returns The router, a lab host whose `address` is on this lab's link;
+   *   `otherAddress` is on the other's.
+   */
+  async routeTo(other: LabNet): Promise<LabHost & { otherAddress: string }> {
+    const name = `${this.hosts[0].name.replace(/h\d+$/, "")}r`;
+    await ip("netns", "add", name);
+    this.#routers.push(name);
+    const sides = [[this, "eth0", "x"], [other, "eth1", "y"]] as const;
+    const addresses: string[] = [];
+    for (const [lab, dev, suffix] of sides) {
+      const address = lab.hosts[0].address.replace(/\.\d+$/, ".254");
+      addresses.push(address);
+      await ip(
+        "link",
+        "add",
+        `${name}${suffix}`,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        dev,
+        "netns",
+        name,
+      );
+      await ip("link", "set", `${name}${suffix}`, "master", lab.bridge, "up");
+      await ip("-n", name, "addr", "add", `${address}/24`, "dev", dev);
+      await ip("-n", name, "link", "set", dev, "up");
+      for (const host of lab.hosts) {
+        await ip("-n", host.name, "route", "add", "default", "via", address);
+      }
+    }
+    await ip("-n", name, "link", "set", "lo", "up");
+    const sysctl = await new Deno.Command("ip", {
+      args: ["netns", "exec", name, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+    }).output();
+    if (sysctl.code !== 0) throw new Error("cannot turn on forwarding in the router");
+    return { name, address: addresses[0], otherAddress: addresses[1] };
+  }
+
   /** Removes the hosts and the bridges. */
   async [Symbol.asyncDispose](): Promise<void> {
+    for (const name of this.#routers) await ip("netns", "del", name);
     for (const host of this.hosts) await ip("netns", "del", host.name);
     for (const bridge of [this.#bridge, ...this.#extraBridges]) await ip("link", "del", bridge);
   }
@@ -210,6 +258,12 @@ export interface PeerOptions {
   };
   /** How often to print a `stats` line, in ms; never when absent. */
   stats?: number;
+  /** Seeds. */
+  seeds?: string[];
+  /** The name server that resolves the seeds. */
+  nameServer?: string;
+  /** Whether announcements also go to the multicast group. */
+  multicast?: boolean;
 }
 
 /**
@@ -217,7 +271,9 @@ export interface PeerOptions {
  * and `stats` lines if asked for.
  */
 export interface PeerLine {
-  type: "ready" | "added" | "updated" | "removed" | "collision" | "stats" | "closed";
+  type: "ready" | "added" | "updated" | "removed" | "collision" | "stats" | "closed" | "error";
+  /** The error's message, on an `error` line. */
+  message?: string;
   id?: string;
   address?: string;
   ports?: number[];

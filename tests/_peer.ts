@@ -14,6 +14,8 @@ import "./_lab.ts";
 import type { PeerOptions } from "./_lab.ts";
 
 const options: PeerOptions = JSON.parse(Deno.args[0]);
+const print = (line: object) =>
+  console.log(JSON.stringify(line, (_, value) => typeof value === "bigint" ? `${value}` : value));
 let builder = new ChartBuilder()
   .withId(BigInt(options.id))
   .withDiscoveryPort(options.discoveryPort ?? 8080)
@@ -23,13 +25,18 @@ if (options.header) builder = builder.withHeader(BigInt(options.header));
 if (options.rampdown) builder = builder.withRampdown(options.rampdown);
 if (options.interfaces) builder = builder.withInterfaces(options.interfaces);
 if (options.keys) builder = builder.withKeys(options.keys);
+if (options.seeds) {
+  builder = builder.withSeeds(options.seeds, {
+    nameServer: options.nameServer,
+    multicast: options.multicast,
+  });
+}
+builder = builder.withErrorHandler((error) => print({ type: "error", message: error.message }));
 const withData: ChartBuilder<true, Entry> = options.ports
   ? builder.withServicePorts(options.ports)
   : builder.customMsg(options.msg);
 await using chart = await withData.finish();
 
-const print = (line: object) =>
-  console.log(JSON.stringify(line, (_, value) => typeof value === "bigint" ? `${value}` : value));
 const events = chart.events({ bufferSize: 100_000 });
 const running = (options.mode === "sniff" ? sniff : maintain)(chart);
 print({ type: "ready" });

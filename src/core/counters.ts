@@ -36,6 +36,8 @@ export interface Counters {
   dropped: Record<DropCounter, number>;
   /** Multicast announcements sent (one per interface and round). */
   announcements: number;
+  /** Announcements and goodbyes unicast to seeds (one per seed address and round). */
+  seedAnnouncements: number;
   /**
    * Unicast answers sent to newcomers and probes; those the shell dropped
    * unsent are counted in `sendsDropped` too.
@@ -92,6 +94,7 @@ export function newCounters(): Counters {
     received: 0,
     dropped,
     announcements: 0,
+    seedAnnouncements: 0,
     replies: 0,
     probes: 0,
     repliesSuppressed: 0,

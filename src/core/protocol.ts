@@ -35,6 +35,7 @@ import { Keyring } from "./keyring.ts";
 import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
 import { announcesSame, DEFAULT_MAX_ENTRIES, entryOf, type Peer, PeerTable } from "./peers.ts";
 import { announcedTtl, heardUs, listeningFor, MAX_TTL, roundInterval } from "./schedule.ts";
+import type { SeedAddress, SeedSet } from "./seeds.ts";
 import {
   type Announcement,
   decodeAnnouncement,
@@ -109,6 +110,19 @@ export interface ProtocolConfig {
    * process received from it. By default the chart's own.
    */
   credit?: SourceCredit;
+  /**
+   * The addresses our seeds resolve to, kept up to date by the shell: our
+   * announcements and goodbye go to each by unicast, and they are answered
+   * and probed even off the link.
+   */
+  seeds?: SeedSet;
+  /**
+   * Whether announcements and goodbyes go to the multicast group; without,
+   * they go only to the seeds.
+   *
+   * @default {true}
+   */
+  multicast?: boolean;
   /**
    * This run's incarnation (see `incarnationOf`). Its start time is also the
    * chart's wall clock at construction, against which, without keys, other
@@ -224,6 +238,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   readonly #expires: boolean;
   readonly #bareTtl: number;
   readonly #listenOnly: boolean;
+  readonly #seeds: SeedSet | undefined;
+  readonly #multicast: boolean;
   #ports: readonly number[] | undefined;
   #msg: unknown;
   #keyring: Keyring | undefined;
@@ -293,6 +309,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#ports = config.ports;
     this.#msg = config.msg;
     this.#listenOnly = !config.ports && !("msg" in config);
+    this.#seeds = config.seeds;
+    this.#multicast = config.multicast !== false;
     this.#layout = config.layout ??
       (config.ports ? { kind: "ports", count: config.ports.length } : { kind: "msg" });
     if (this.#layout.kind === "ports") this.#readKey = `${this.header}/${this.#layout.count}`;
@@ -521,7 +539,24 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     if (!this.#announced) return;
     this.#counters.goodbyes++;
     const goodbye = this.#datagram(now, false, false, true);
-    for (const link of this.#out.links()) this.#out.multicast(goodbye, link);
+    if (this.#multicast) {
+      for (const link of this.#out.links()) {
+        this.#out.multicast(goodbye, link);
+      }
+    }
+    this.#sendToSeeds(goodbye, this.#seeds?.destinations());
+  }
+
+  /**
+   * New seed addresses were resolved: while announcing, they hear of us at
+   * once, not at the next round.
+   *
+   * @param now The time.
+   * @param added The new addresses.
+   */
+  seedsAdded(now: number, added: Iterable<SeedAddress>): void {
+    if (this.#mode !== "maintain" || this.#closed) return;
+    this.#sendToSeeds(this.#datagram(now, false, false, false), added);
   }
 
   /**
@@ -761,7 +796,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         maintaining,
         isNew || peer!.answerOwed,
         live,
-        heardUs(announcement.listening, this.#lastAnnounced, at),
+        // Off the link, only seeds hear our rounds.
+        heardUs(announcement.listening, this.#lastAnnounced, at) && this.#hearsRounds(address),
       )
     ) {
       owed = !this.#answer(announcement, facts) && !announcement.probe;
@@ -837,7 +873,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       ? encodeAnnouncement({ header: this.header, id: this.id, ports: this.#ports, reply: false })
       : this.#datagram(facts.now, true, false, false);
     if (
-      !mayAnswer(answer.length, facts.size, this.#out.onSubnet(address)) ||
+      !mayAnswer(answer.length, facts.size, this.#reaches(address)) ||
       !this.#unicast(answer, address, port, facts.now, this.#limiter)
     ) {
       this.#counters.repliesSuppressed++;
@@ -977,7 +1013,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // One probe for all: the same words, and one signature.
     const probe = this.#datagram(now, false, true, false);
     for (const peer of quiet) {
-      if (this.#unicast(probe, peer.entry.address, peer.port, now, this.#probeLimiter)) {
+      const { address } = peer.entry;
+      if (
+        this.#reaches(address) &&
+        this.#unicast(probe, address, peer.port, now, this.#probeLimiter)
+      ) {
         peer.probes++;
         peer.probeHeld = false;
         this.#counters.probes++;
@@ -1004,10 +1044,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     return this.#roundAt;
   }
 
-  /** Announces on every link, and draws the next round's jitter. */
+  /** Announces on every link and to every seed, and draws the next round's jitter. */
   #round(now: number): void {
     this.#announced = true;
-    for (const link of this.#out.links()) this.#announceOn(link, now);
+    this.#announceAll(now);
     this.#jitter = this.#random();
     this.#roundFor = -1;
     this.#replans++;
@@ -1017,13 +1057,51 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#lastAnnounced = now;
     this.#roundFor = -1;
     this.#replans++;
+    if (!this.#multicast) return;
     this.#counters.announcements++;
     this.#out.multicast(this.#datagram(now, false, false, false), link);
   }
 
   #announceChange(now: number): void {
     if (this.#mode !== "maintain") return;
+    this.#announceAll(now);
+  }
+
+  #announceAll(now: number): void {
     for (const link of this.#out.links()) this.#announceOn(link, now);
+    const seeds = this.#seeds;
+    if (seeds && seeds.size > 0) {
+      this.#lastAnnounced = now;
+      this.#sendToSeeds(this.#datagram(now, false, false, false), seeds.destinations());
+    }
+  }
+
+  /**
+   * Unicasts an announcement or a goodbye to seeds: outside the credit and
+   * the answer limits, since the user named them; one datagram each time.
+   */
+  #sendToSeeds(data: Uint8Array, seeds: Iterable<SeedAddress> | undefined): void {
+    if (!seeds) return;
+    for (const { address, port } of seeds) {
+      if (this.#out.unicast(data, address, port)) this.#counters.seedAnnouncements++;
+    }
+  }
+
+  /**
+   * Whether answers and probes may go to an address: on a connected subnet
+   * (the on-link rule, against reflection); a seed's, which the user named;
+   * or, with keys, any whose datagrams a key vouched for. Without keys an
+   * off-link source that is no seed is charted, not answered: a forged
+   * multicast from it would make every chart on the link answer it.
+   */
+  #reaches(address: string): boolean {
+    return this.#out.onSubnet(address) || this.#seeds?.has(address) === true ||
+      this.#keyring !== undefined;
+  }
+
+  /** Whether an address hears our rounds: on a connected subnet, or a seed's. */
+  #hearsRounds(address: string): boolean {
+    return (this.#multicast && this.#out.onSubnet(address)) || this.#seeds?.has(address) === true;
   }
 
   /** Our announcement, with the next sequence number. */

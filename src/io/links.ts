@@ -107,6 +107,12 @@ export class Links {
   #listingFailed = false;
   /** The unicasts of this chart in flight. */
   #unicasts = 0;
+  /**
+   * A socket per family bound to no address, opened at the first send to an
+   * address on no connected subnet (a seed across a router): the kernel
+   * routes what it sends and picks its source address.
+   */
+  readonly #routed = new Map<4 | 6, Promise<DatagramSocket | undefined>>();
 
   private constructor(options: LinksOptions, discovery: DiscoverySocket) {
     this.#options = options;
@@ -170,23 +176,34 @@ export class Links {
   }
 
   /**
-   * Sends an answer or a probe from a link, or hands it to the chart of this
-   * process it is for; drops it when too many are in flight.
+   * Sends an answer, a probe or an announcement to a seed from a link, or
+   * hands it to the chart of this process it is for; drops it when too many
+   * are in flight. Without a link (an address on no connected subnet), it
+   * goes from a socket the kernel routes.
    *
-   * @param link The link to send from.
+   * @param link The link to send from, if one is on the address's subnet.
    * @param data The datagram.
    * @param hostname The address to send to.
    * @param port The port there.
    * @returns A promise that resolves once the datagram is sent, or
    *   `undefined` when it was dropped.
    */
-  unicast(link: Link, data: Uint8Array, hostname: string, port: number): Promise<void> | undefined {
-    const from = endpointOf(link, link.unicastSocket);
+  unicast(
+    link: Link | undefined,
+    data: Uint8Array,
+    hostname: string,
+    port: number,
+  ): Promise<void> | undefined {
+    const from = link && endpointOf(link, link.unicastSocket);
     if (from && this.#discovery.handOver(data, from, hostname, port)) return Promise.resolve();
     if (this.#unicasts >= MAX_CHART_UNICASTS || processUnicasts >= MAX_PROCESS_UNICASTS) {
       return undefined;
     }
-    const sent = link.unicastSocket.send(data, hostname, port);
+    const sent = link
+      ? link.unicastSocket.send(data, hostname, port)
+      : this.#routedSocket(hostname.includes(":") ? 6 : 4).then((socket) =>
+        socket?.send(data, hostname, port)
+      );
     this.#unicasts++;
     processUnicasts++;
     return sent.finally(() => {
@@ -215,7 +232,39 @@ export class Links {
     await this.#scanning;
     await Promise.all([...this.#links.values()].map(closeSockets));
     this.#links.clear();
+    for (const routed of this.#routed.values()) await (await routed)?.close();
+    this.#routed.clear();
     await this.#discovery.close();
+  }
+
+  /** The routed socket of a family; one that cannot be opened is reported once. */
+  #routedSocket(family: 4 | 6): Promise<DatagramSocket | undefined> {
+    let routed = this.#routed.get(family);
+    if (!routed) {
+      const { transport, onDatagram, onError } = this.#options;
+      const hostname = family === 4 ? "0.0.0.0" : "::";
+      routed = transport.open({
+        hostname,
+        port: 0,
+        reuseAddress: false,
+        onDatagram: (data, hostname, port) => onDatagram(fromNetwork(data, hostname, port)),
+        onError,
+      }).then(async (socket) => {
+        // Closed while it opened.
+        if (!this.#closed) return socket;
+        await socket.close();
+        return undefined;
+      }, (error) => {
+        onError(
+          new Error(`Cannot open a socket on ${hostname} to reach seeds off the link: ${error}`, {
+            cause: error,
+          }),
+        );
+        return undefined;
+      });
+      this.#routed.set(family, routed);
+    }
+    return routed;
   }
 
   #schedule(): void {
