@@ -416,3 +416,109 @@ export class Peer implements AsyncDisposable {
     await this.#child.stdout.cancel().catch(() => {});
   }
 }
+
+/** A name with its addresses, for {@linkcode LabDns}. */
+export type HostRecords = Record<string, string[]>;
+
+/**
+ * A real DNS server (dnsmasq) on a lab host, for the lab's names (under
+ * `.lab`): A and AAAA records from a hosts file that can change while it
+ * runs, and fixed SRV records. Dispose of it to stop it.
+ */
+export class LabDns implements AsyncDisposable {
+  /** Where it listens. */
+  readonly address: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #dir: string;
+  readonly #log: AsyncIterator<string>;
+
+  private constructor(address: string, child: Deno.ChildProcess, dir: string) {
+    this.address = address;
+    this.#child = child;
+    this.#dir = dir;
+    this.#log = child.stderr
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream())[Symbol.asyncIterator]();
+  }
+
+  /**
+   * Starts dnsmasq on a lab host.
+   *
+   * @param host The host.
+   * @param records The names and their addresses.
+   * @param srv SRV records: a name, and the targets and ports it lists.
+   * @returns The server, once it answers.
+   */
+  static async start(
+    host: LabHost,
+    records: HostRecords,
+    srv: Record<string, Array<{ target: string; port: number }>> = {},
+  ): Promise<LabDns> {
+    const dir = await Deno.makeTempDir({ prefix: "lab_dns_" });
+    await Deno.writeTextFile(`${dir}/hosts`, hostsFile(records));
+    const args = [
+      "netns",
+      "exec",
+      host.name,
+      "dnsmasq",
+      "--keep-in-foreground",
+      "--conf-file=/dev/null",
+      "--no-resolv",
+      "--no-hosts",
+      `--addn-hosts=${dir}/hosts`,
+      "--local=/lab/",
+      `--listen-address=${host.address}`,
+      "--bind-interfaces",
+      "--port=53",
+      "--user=root",
+      "--pid-file=",
+      // The shortest TTL: what a chart re-resolves by is its own bounds.
+      "--local-ttl=1",
+      "--log-facility=-",
+      ...Object.entries(srv).flatMap(([name, targets]) =>
+        targets.map(({ target, port }) => `--srv-host=${name},${target},${port}`)
+      ),
+    ];
+    const child = new Deno.Command("ip", { args, stderr: "piped", stdout: "null" }).spawn();
+    const dns = new LabDns(host.address, child, dir);
+    await dns.#waitFor((line) => line.includes("started"));
+    return dns;
+  }
+
+  /**
+   * Replaces the names' addresses, and waits until dnsmasq has read them.
+   *
+   * @param records The names and their addresses.
+   */
+  async setRecords(records: HostRecords): Promise<void> {
+    await Deno.writeTextFile(`${this.#dir}/hosts`, hostsFile(records));
+    this.#child.kill("SIGHUP");
+    await this.#waitFor((line) => line.includes(`read ${this.#dir}/hosts`));
+  }
+
+  async #waitFor(done: (line: string) => boolean): Promise<void> {
+    while (true) {
+      const next = await this.#log.next();
+      if (next.done) throw new Error("dnsmasq exited");
+      if (done(next.value)) return;
+    }
+  }
+
+  /** Stops dnsmasq and removes its files. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await this.#child.status;
+    await this.#child.stderr.cancel().catch(() => {});
+    await Deno.remove(this.#dir, { recursive: true });
+  }
+}
+
+function hostsFile(records: HostRecords): string {
+  return Object.entries(records)
+    .flatMap(([name, addresses]) => addresses.map((address) => `${address} ${name}\n`))
+    .join("");
+}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type LabHost, LabNet, Peer, type PeerLine, type PeerOptions } from "./_lab.ts";
+import { LabDns, type LabHost, LabNet, Peer, type PeerLine, type PeerOptions } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { freshPort } from "./_charts.ts";
 
@@ -77,4 +77,134 @@ Deno.test("static seeds join two subnets across a router, both ways", async () =
   const removed = await p1.removes("3", signal);
   assert.equal(removed.reason, "goodbye");
   assert.equal(removed.address, b1.address);
+});
+
+Deno.test("a DNS name joins two subnets, and members added to and removed from DNS are followed", async () => {
+  await using net = await twoSubnets(2);
+  const [a1] = net.a.hosts;
+  const [b1, b2] = net.b.hosts;
+  await using dns = await LabDns.start(net.router, { "peers.lab": [a1.address, b1.address] });
+  const discoveryPort = freshPort();
+  const seeded = { discoveryPort, seeds: ["peers.lab"], nameServer: dns.address };
+  await using p1 = peerOn(a1, { id: "1", ports: [9001], ...seeded });
+  await using p3 = peerOn(b1, { id: "3", ports: [9003], ...seeded });
+  const signal = AbortSignal.timeout(DEADLINE);
+  await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
+  assert.deepEqual(entryOf(p1, "3"), expected("3", b1, 9003));
+  assert.deepEqual(entryOf(p3, "1"), expected("1", a1, 9001));
+
+  // Not yet in DNS: it reaches p1 through the name, but p1 does not answer
+  // an off-link instance it did not name (no keys).
+  await using p4 = peerOn(b2, { id: "4", ports: [9004], ...seeded });
+  await Promise.all([p1.charts(["4"], signal), p4.charts(["3"], signal)]);
+  assert.deepEqual(entryOf(p1, "4"), expected("4", b2, 9004));
+  assert.equal(p4.charted.has("1"), false);
+  // Added to DNS: p1 resolves the name again and announces to it.
+  await dns.setRecords({ "peers.lab": [a1.address, b1.address, b2.address] });
+  await p4.charts(["1"], signal);
+  assert.deepEqual(entryOf(p4, "1"), expected("1", a1, 9001));
+
+  // Removed from DNS: p1 sends b1 no more, and p3 lets p1 expire, while p4 keeps it.
+  await dns.setRecords({ "peers.lab": [a1.address, b2.address] });
+  const removed = await p3.removes("1", signal);
+  assert.equal(removed.reason, "expired");
+  assert.equal(removed.address, a1.address);
+  assert.deepEqual(entryOf(p4, "1"), expected("1", a1, 9001));
+  // p3 still announces to p1 through the name: p1 keeps it.
+  assert.deepEqual(entryOf(p1, "3"), expected("3", b1, 9003));
+});
+
+Deno.test("SRV records give each member's address and port, and our own is skipped", async () => {
+  await using net = await twoSubnets(1);
+  const [a1] = net.a.hosts;
+  const [b1] = net.b.hosts;
+  // Each member on a discovery port of its own: only the SRV records say which.
+  const portA = freshPort();
+  const portB = freshPort();
+  await using dns = await LabDns.start(
+    net.router,
+    { "a1.lab": [a1.address], "b1.lab": [b1.address] },
+    {
+      "_instance-chart._udp.lab": [{ target: "a1.lab", port: portA }, {
+        target: "b1.lab",
+        port: portB,
+      }],
+    },
+  );
+  // Unicast only: what comes back to a chart is then only what was sent to it.
+  const seeded = { seeds: ["_instance-chart._udp.lab"], nameServer: dns.address, multicast: false };
+  await using p1 = peerOn(a1, { id: "1", ports: [9001], discoveryPort: portA, ...seeded });
+  await using p3 = peerOn(b1, { id: "3", ports: [9003], discoveryPort: portB, ...seeded });
+  const signal = AbortSignal.timeout(DEADLINE);
+  await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
+  assert.deepEqual(entryOf(p1, "3"), expected("3", b1, 9003));
+  assert.deepEqual(entryOf(p3, "1"), expected("1", a1, 9001));
+  const counters = await p1.close(signal);
+  // Our own socket is no destination: none of our rounds came back to us.
+  assert.ok(counters.seedAnnouncements > 0);
+  assert.equal(counters.dropped.own, 0);
+  assert.equal(p1.lines.some((line) => line.type === "error"), false);
+});
+
+Deno.test("a subnet with multicast turned off everywhere still converges through seeds", async () => {
+  await using lab = await LabNet.create(3);
+  const discoveryPort = freshPort();
+  const seeds = lab.hosts.map((host) => host.address);
+  const peers = lab.hosts.map((host, i) =>
+    peerOn(host, { id: `${i + 1}`, ports: [9001 + i], discoveryPort, seeds, multicast: false })
+  );
+  try {
+    const signal = AbortSignal.timeout(DEADLINE);
+    const ids = ["1", "2", "3"];
+    await Promise.all(peers.map((peer, i) => peer.charts(ids.filter((_, j) => j !== i), signal)));
+    for (const [i, peer] of peers.entries()) {
+      for (const [j, host] of lab.hosts.entries()) {
+        if (i !== j) {
+          assert.deepEqual(entryOf(peer, `${j + 1}`), expected(`${j + 1}`, host, 9001 + j));
+        }
+      }
+    }
+    const counters = await peers[0].close(signal);
+    assert.equal(counters.announcements, 0);
+    assert.ok(counters.seedAnnouncements > 0);
+    // Its goodbye went by unicast too.
+    for (const peer of peers.slice(1)) {
+      assert.equal((await peer.removes("1", signal)).reason, "goodbye");
+    }
+  } finally {
+    for (const peer of peers) await peer[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("a seed that does not exist and a name that does not resolve are reported and retried, not fatal", async () => {
+  await using net = await twoSubnets(1);
+  const [a1] = net.a.hosts;
+  const [b1] = net.b.hosts;
+  await using dns = await LabDns.start(net.router, { "b1.lab": [b1.address] });
+  const discoveryPort = freshPort();
+  const nowhere = b1.address.replace(/\.\d+$/, ".99");
+  await using p1 = peerOn(a1, {
+    id: "1",
+    ports: [9001],
+    discoveryPort,
+    seeds: [nowhere, "nowhere.lab", "b1.lab"],
+    nameServer: dns.address,
+  });
+  await using p3 = peerOn(b1, { id: "3", ports: [9003], discoveryPort, seeds: [a1.address] });
+  const signal = AbortSignal.timeout(DEADLINE);
+  const errors = () =>
+    p1.lines.filter((line) => line.type === "error").map((line) => line.message!);
+  const unresolved = () => errors().filter((message) => message.includes('"nowhere.lab"'));
+  await p1.until(() => unresolved().length >= 2, signal);
+  assert.match(unresolved()[0], /no A, AAAA or SRV records; trying again in 5 s/);
+  assert.match(unresolved()[1], /trying again in 10 s/);
+  await p1.until(() => errors().some((message) => message.includes(nowhere)), signal);
+  assert.match(
+    errors().find((message) => message.includes(nowhere))!,
+    new RegExp(`Seed ${nowhere.replaceAll(".", "\\.")}:${discoveryPort} has not been heard from`),
+  );
+  // Discovery goes on: the seed that exists is charted, and was never reported.
+  await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
+  assert.deepEqual(entryOf(p1, "3"), expected("3", b1, 9003));
+  assert.equal(errors().some((message) => message.includes(b1.address)), false);
 });
