@@ -11,6 +11,7 @@ import { incarnationOf } from "../../src/core/identity.ts";
 import { DEFAULT_RAMPDOWN } from "../../src/core/interval.ts";
 import { Keyring } from "../../src/core/keyring.ts";
 import { type Outbox, Protocol, type ProtocolConfig } from "../../src/core/protocol.ts";
+import { SeedSet } from "../../src/core/seeds.ts";
 import {
   type Announcement,
   decodeAnnouncement,
@@ -1333,4 +1334,121 @@ Deno.test("a stopped chart keeps what it hears again, for when discovery restart
   chart.act(400, (core, now) => core.chartHeld(now));
   assert.deepEqual(chart.core.entries().map((entry) => entry.id).sort(), [2n, 3n]);
   assert.equal(chart.core.lastHeard(3n), 300);
+});
+
+// --- Seeds ---
+
+/** Seeds at 192.0.2.5:8080 (off the link) and our own 198.18.0.1:8080, which is skipped. */
+function seedSet(): SeedSet {
+  const seeds = new SeedSet(8080);
+  seeds.setOwn(["198.18.0.1"]);
+  seeds.set("192.0.2.5", [{ address: "192.0.2.5", port: 8080 }], 0);
+  seeds.set("peers.example", [{ address: "198.18.0.1", port: 8080 }], 0);
+  return seeds;
+}
+
+/** A chart whose links reach 198.18.0.0/24 only. */
+function seeded(config: Partial<ProtocolConfig> = {}): Simulated {
+  const chart = new Simulated({ seeds: seedSet(), ...config });
+  chart.onSubnet = (address) => address.startsWith("198.18.0.");
+  chart.core.start("maintain", 0);
+  return chart;
+}
+
+Deno.test("each round and the goodbye go to every seed but our own socket, as the group gets them", () => {
+  const chart = seeded();
+  chart.runUntil(2_500);
+  chart.act(2_500, (core, now) => core.close(now));
+  const rounds = chart.multicasts.map(({ at, announcement }) => [at, announcement.goodbye]);
+  const seedSends = chart.unicasts.map(({ at, to, port, announcement }) => [
+    at,
+    to,
+    port,
+    announcement.goodbye,
+  ]);
+  assert.deepEqual(seedSends, rounds.map(([at, goodbye]) => [at, "192.0.2.5", 8080, goodbye]));
+  assert.ok(rounds.length >= 3);
+  // The same layout as the group's: a Rust peer named as a seed reads it alike.
+  const { seq: _m, ...multicast } = chart.multicasts[0].announcement;
+  const { seq: _u, ...unicast } = chart.unicasts[0].announcement;
+  assert.deepEqual(unicast, multicast);
+  assert.equal(chart.unicasts[0].data.length, chart.multicasts[0].data.length);
+  assert.equal(chart.core.counters.seedAnnouncements, rounds.length);
+});
+
+Deno.test("with multicast off, rounds and the goodbye go to the seeds only", () => {
+  const chart = seeded({ multicast: false });
+  chart.runUntil(2_500);
+  chart.act(2_500, (core, now) => core.close(now));
+  assert.deepEqual(chart.multicasts, []);
+  assert.equal(chart.core.counters.announcements, 0);
+  const sent = chart.unicasts.map(({ to, announcement }) => [to, announcement.goodbye]);
+  assert.ok(sent.length >= 4);
+  assert.deepEqual(sent.at(-1), ["192.0.2.5", true]);
+  assert.ok(sent.slice(0, -1).every(([to, goodbye]) => to === "192.0.2.5" && !goodbye));
+});
+
+Deno.test("a seed is answered and probed off the link; another off-link source only with keys", () => {
+  const keys = ["a shared key of sixteen bytes or more"];
+  type Case = [what: string, address: string, withKeys: boolean, answered: boolean];
+  const cases: Case[] = [
+    ["on the link", "198.18.0.2", false, true],
+    ["a seed off the link", "192.0.2.5", false, true],
+    ["off the link, no seed, no keys", "192.0.2.9", false, false],
+    ["off the link, no seed, keys vouch for it", "192.0.2.9", true, true],
+  ];
+  for (const [what, address, withKeys, answered] of cases) {
+    const chart = seeded(withKeys ? { keys } : {});
+    const keyring = withKeys ? new Keyring(keys) : undefined;
+    const datagram = (seq: number) => {
+      const data = from(2n, { seq, signerId: keyring?.signerId });
+      keyring?.sign(data);
+      return data;
+    };
+    for (let seq = 1; seq <= 11; seq++) chart.hear(100, datagram(seq), { address });
+    assert.ok(chart.core.get(2n), `${what}: charted`);
+    assert.deepEqual(chart.answers(), answered ? [[100, address]] : [], what);
+    // Silent after: probed before it expires, where it may be answered.
+    chart.runUntil(100 + TTL);
+    assert.equal(chart.probes().length > 0, answered, `${what}: probed`);
+  }
+});
+
+Deno.test("a newcomer that listened through our last round is answered only where that round did not reach", () => {
+  // Listening since before our first round: on the link it heard it, off the link only a seed did.
+  type Case = [what: string, address: string, answered: boolean];
+  const cases: Case[] = [
+    ["on the link", "198.18.0.2", false],
+    ["a seed off the link", "192.0.2.5", false],
+    ["off the link, with keys, no seed", "192.0.2.9", true],
+  ];
+  const keys = ["a shared key of sixteen bytes or more"];
+  const keyring = new Keyring(keys);
+  for (const [what, address, answered] of cases) {
+    const chart = seeded({ keys });
+    const data = from(2n, { listening: 5_000, signerId: keyring.signerId });
+    keyring.sign(data);
+    chart.hear(1_500, data, { address });
+    assert.deepEqual(chart.answers(), answered ? [[1_500, address]] : [], what);
+  }
+});
+
+Deno.test("new seed addresses hear of us at once, not at the next round", () => {
+  const seeds = seedSet();
+  const chart = seeded({ seeds });
+  chart.runUntil(150);
+  const change = seeds.set("more.example", [{ address: "192.0.2.6", port: 9090 }], 150);
+  chart.act(150, (core, now) => core.seedsAdded(now, change.added));
+  const last = chart.unicasts.at(-1)!;
+  assert.deepEqual([last.at, last.to, last.port, last.announcement.reply], [
+    150,
+    "192.0.2.6",
+    9090,
+    false,
+  ]);
+  // A sniffing chart sends nothing.
+  const sniffing = new Simulated({ seeds });
+  sniffing.core.start("sniff", 0);
+  sniffing.act(10, (core, now) => core.seedsAdded(now, change.added));
+  assert.deepEqual(sniffing.unicasts, []);
 });
