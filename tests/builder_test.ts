@@ -227,6 +227,7 @@ Deno.test("every builder method returns a new builder", () => {
     builder.localDiscovery(true),
     builder.withTransport("node"),
     builder.withErrorHandler(() => {}),
+    builder.withSeeds(["198.18.1.5"]),
   ];
   for (const next of derived) {
     assert.ok(next instanceof ChartBuilder);
@@ -510,4 +511,58 @@ Deno.test("errors quote a string given where a number belongs, so that it does n
     [() => builder.withHeader("1" as never), 'Cannot use header "1": not an integer'],
   ];
   for (const [call, message] of cases) assert.throws(call, { name: "TypeError", message });
+});
+
+Deno.test("withSeeds accepts addresses with or without a port, and DNS names", () => {
+  const seeds = [
+    "198.18.1.5",
+    "198.18.1.5:8080",
+    "fd00::5",
+    "[fd00::5]:8080",
+    "[fe80::1%eth0]:8080",
+    "peers.example",
+    "peers.example:8080",
+    "_instance-chart._udp.example",
+    "worker",
+  ];
+  assert.ok(new ChartBuilder().withSeeds(seeds) instanceof ChartBuilder);
+  assert.ok(
+    new ChartBuilder().withSeeds(["peers.example"], {
+      nameServer: "198.18.0.53:5353",
+      multicast: false,
+    }) instanceof ChartBuilder,
+  );
+  assert.ok(new ChartBuilder().withSeeds(["x"], { nameServer: "[fd00::53]:53" }));
+});
+
+Deno.test("withSeeds rejects bad seeds and options by their kind, quoting the value", () => {
+  // deno-lint-ignore no-sparse-arrays
+  const sparse = [, "198.18.1.5"] as unknown as string[];
+  type Case = [seeds: unknown, options: unknown, name: string, message: RegExp];
+  const cases: Case[] = [
+    ["198.18.1.5", {}, "TypeError", /Cannot use seeds "198\.18\.1\.5": not an array/],
+    [[], {}, "RangeError", /empty list of seeds/],
+    [Array(257).fill("198.18.1.5"), {}, "RangeError", /257 seeds: at most 256/],
+    [sparse, {}, "TypeError", /none at index 0 \(a sparse array\)/],
+    [[8080], {}, "TypeError", /Cannot use seed 8080: not a string/],
+    [["198.18.1.5:0"], {}, "RangeError", /"198\.18\.1\.5:0": its port must be/],
+    [["198.18.1.5:65536"], {}, "RangeError", /its port must be an integer from 1 to 65535/],
+    [["peers.example:http"], {}, "RangeError", /"peers\.example:http"/],
+    [["198.18.1"], {}, "TypeError", /"198\.18\.1": not an IP address or a host name/],
+    [["has space"], {}, "TypeError", /"has space": not an IP address or a host name/],
+    [["fd00::5:8080:x"], {}, "TypeError", /write an IPv6 address with a port as \[address\]:port/],
+    [["[peers.example]:80"], {}, "TypeError", /brackets are for IPv6 addresses/],
+    [["x"], null, "TypeError", /Cannot use seed options null: not an object/],
+    [["x"], { nameServer: "dns.example" }, "TypeError", /"dns\.example": not an IP address/],
+    [["x"], { nameServer: 53 }, "TypeError", /Cannot use name server 53: not a string/],
+    [["x"], { nameServer: "198.18.0.53:0" }, "RangeError", /its port must be/],
+    [["x"], { multicast: "no" }, "TypeError", /multicast "no": not a boolean/],
+  ];
+  for (const [seeds, options, name, message] of cases) {
+    assert.throws(
+      () => new ChartBuilder().withSeeds(seeds as string[], options as never),
+      { name, message },
+      `${JSON.stringify(seeds)?.slice(0, 40)} ${JSON.stringify(options)}`,
+    );
+  }
 });
