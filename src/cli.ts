@@ -19,7 +19,13 @@
 
 import meta from "../deno.json" with { type: "json" };
 import { type Chart, DiscoveryError, type Entry, maintain, sniff } from "../mod.ts";
-import { type Announcement, type Command, parseCommand, UsageError } from "./cli/args.ts";
+import {
+  type Announcement,
+  type Command,
+  parseCommand,
+  SEEDS_VARIABLE,
+  UsageError,
+} from "./cli/args.ts";
 import { openCliChart, selectionProblem } from "./cli/chart.ts";
 import { checkJson, diagnose, formatChecks } from "./cli/doctor.ts";
 import {
@@ -312,7 +318,7 @@ export async function main(args: string[]): Promise<number> {
 async function run(args: string[]): Promise<number> {
   let command: Command;
   try {
-    command = parseCommand(args);
+    command = parseCommand(args, { [SEEDS_VARIABLE]: Deno.env.get(SEEDS_VARIABLE) });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     const who = error.command ? `instance-chart ${error.command}` : "instance-chart";

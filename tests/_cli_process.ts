@@ -33,16 +33,18 @@ export interface CliRun {
  * Runs the CLI to its end.
  *
  * @param args The CLI's arguments.
- * @param options The deadline that kills it, and the lab host to run it on.
+ * @param options The deadline that kills it, the lab host to run it on, and
+ *   environment variables to set.
  * @returns What it printed, and its exit code.
  */
 export async function runCli(
   args: string[],
-  options: { signal: AbortSignal; host?: LabHost },
+  options: { signal: AbortSignal; host?: LabHost; env?: Record<string, string> },
 ): Promise<CliRun> {
   const [name, rest] = command(args, options.host);
   const { code, stdout, stderr } = await new Deno.Command(name, {
     args: rest,
+    env: options.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

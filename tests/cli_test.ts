@@ -1,4 +1,4 @@
-import { LabNet, Peer, type PeerOptions } from "./_lab.ts";
+import { LabDns, LabNet, Peer, type PeerOptions } from "./_lab.ts";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { freshPort } from "./_charts.ts";
@@ -6,9 +6,11 @@ import { CliProcess, runCli } from "./_cli_process.ts";
 import { TmuxPane } from "./_cli_tmux.ts";
 import { CLI } from "./_cli_process.ts";
 import meta from "../deno.json" with { type: "json" };
+import { DEFAULT_DISCOVERY_PORT as DEFAULT_PORT } from "../mod.ts";
 import { renderFrame } from "../src/cli/watch.ts";
 import { Sightings } from "../src/cli/sightings.ts";
 import { paintFor } from "../src/cli/style.ts";
+import { parseCommand, UsageError } from "../src/cli/args.ts";
 
 // Generous: every run of the CLI is a Deno process of its own.
 const DEADLINE = 30_000;
@@ -578,6 +580,8 @@ Deno.test("the cli's doctor --json prints one object per check", async () => {
   assert.deepEqual(checks[2].interfaces, [{ name: "lo", address: "127.0.0.1" }]);
   assert.equal(checks[3].counters.received, 0);
   assert.match(checks[3].hint, /^Nothing was heard within 0\.5 s/);
+  // Where multicast does not reach, seeds do.
+  assert.match(checks[3].hint, /name the other instances with --seed HOST/);
 });
 
 Deno.test("the cli's doctor fails with a hint when the discovery port is held exclusively", async () => {
@@ -805,4 +809,139 @@ Deno.test("the doctor tells a keyed chart's traffic from unsigned traffic", asyn
   } finally {
     Deno.env.delete("INSTANCE_CHART_KEY");
   }
+});
+
+Deno.test("the cli takes seeds from --seed, else from INSTANCE_CHART_SEEDS, for charts that announce", () => {
+  const env = { INSTANCE_CHART_SEEDS: " 198.18.2.7, peers.lab:9000 ,," };
+  const seedsOf = (args: string[], environment = env) => {
+    const command = parseCommand(args, environment);
+    assert.ok(command.kind !== "help" && command.kind !== "version");
+    const { seeds, nameServer, multicast } = command.chart;
+    return {
+      seeds: seeds?.map((seed) => [seed.host, seed.isName, seed.port]),
+      nameServer,
+      multicast,
+    };
+  };
+  assert.deepEqual(seedsOf(["announce", "--port", "1"]), {
+    seeds: [["198.18.2.7", false, undefined], ["peers.lab", true, 9000]],
+    nameServer: undefined,
+    multicast: true,
+  });
+  assert.deepEqual(
+    seedsOf([
+      "announce",
+      "--port",
+      "1",
+      "--seed",
+      "[fd00::5]:8080",
+      "--seed",
+      "x.lab",
+      "--name-server",
+      "198.18.0.53:5353",
+      "--no-multicast",
+    ]),
+    {
+      seeds: [["fd00::5", false, 8080], ["x.lab", true, undefined]],
+      nameServer: { address: "198.18.0.53", port: 5353 },
+      multicast: false,
+    },
+  );
+  assert.deepEqual(seedsOf(["wait", "2", "--msg", "1"]).seeds?.length, 2);
+  // A chart that only listens sends its seeds nothing: the variable does not apply.
+  assert.equal(seedsOf([]).seeds, undefined);
+  assert.equal(seedsOf(["wait", "2"]).seeds, undefined);
+  // The doctor resolves them.
+  assert.equal(seedsOf(["doctor"]).seeds?.length, 2);
+});
+
+Deno.test("the cli rejects bad seeds, and seed flags where they do nothing, naming the flag", () => {
+  const cases: Array<[args: string[], env: Record<string, string>, message: RegExp]> = [
+    [
+      ["announce", "--port", "1", "--seed", "198.18.1"],
+      {},
+      /^--seed: Cannot use seed "198\.18\.1"/,
+    ],
+    [["announce", "--port", "1", "--seed", "a:0"], {}, /^--seed: .*port must be/],
+    [
+      ["announce", "--port", "1"],
+      { INSTANCE_CHART_SEEDS: "a b" },
+      /^INSTANCE_CHART_SEEDS: .*"a b"/,
+    ],
+    [["announce", "--port", "1", "--no-multicast"], {}, /--no-multicast needs --seed/],
+    [["announce", "--port", "1", "--name-server", "198.18.0.53"], {}, /--name-server needs --seed/],
+    [
+      ["announce", "--port", "1", "--seed", "x", "--name-server", "dns.lab"],
+      {},
+      /^--name-server: .*not an IP address/,
+    ],
+    [["wait", "2", "--seed", "x"], {}, /--seed needs --port or --msg/],
+    [["--seed", "x"], {}, /--seed is not an option of the default command, but of announce, wait/],
+    [["doctor", "--no-multicast"], {}, /--no-multicast is not an option of doctor/],
+  ];
+  for (const [args, env, message] of cases) {
+    assert.throws(() => parseCommand(args, env), (error: Error) => {
+      assert.ok(error instanceof UsageError, args.join(" "));
+      assert.match(error.message, message, args.join(" "));
+      return true;
+    });
+  }
+});
+
+Deno.test("the cli announces across a router to its seeds, from --seed or INSTANCE_CHART_SEEDS", async () => {
+  await using a = await LabNet.create(1);
+  await using b = await LabNet.create(1);
+  await a.routeTo(b);
+  const [a1] = a.hosts;
+  const [b1] = b.hosts;
+  const signal = AbortSignal.timeout(DEADLINE);
+  const discoveryPort = freshPort();
+  await using peer = new Peer(
+    { id: "3", ports: [9003], discoveryPort, localDiscovery: false, seeds: [a1.address] },
+    b1,
+  );
+  await peer.until((line) => line.type === "ready", signal);
+  const common = ["--discovery-port", `${discoveryPort}`, "--timeout", "20"];
+  const runs = [
+    { args: ["wait", "2", "--id", "7", "--port", "4242", "--seed", b1.address, ...common] },
+    {
+      args: ["wait", "2", "--id", "8", "--port", "4243", ...common],
+      env: { INSTANCE_CHART_SEEDS: `${b1.address}:${discoveryPort}` },
+    },
+  ];
+  for (const [i, { args, env }] of runs.entries()) {
+    const { code, stdout, stderr } = await runCli(args, { signal, host: a1, env });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, new RegExp(`^3\\s+${b1.address.replaceAll(".", "\\.")}\\s+9003\\s`, "m"));
+    const id = `${7 + i}`;
+    await peer.charts([id], signal);
+    assert.deepEqual(peer.charted.get(id)?.address, a1.address);
+    assert.deepEqual(peer.charted.get(id)?.ports, [4242 + i]);
+  }
+});
+
+Deno.test("the cli's doctor shows what each seed resolves to, and fails on one that does not", async () => {
+  await using lab = await LabNet.create(2);
+  const [host, server] = lab.hosts;
+  await using dns = await LabDns.start(server, { "peers.lab": ["198.18.9.1", "198.18.9.2"] });
+  const args = ["doctor", "--duration", "0.5", "--name-server", dns.address, "--seed", "peers.lab"];
+  const signal = AbortSignal.timeout(DEADLINE);
+  const good = await runCli([...args, "--seed", "198.18.9.3:7000"], { signal, host });
+  const port = DEFAULT_PORT;
+  assert.deepEqual(checksOf(good.stdout).get("seeds"), {
+    status: "ok",
+    summary: "2 seed(s) resolve to 3 address(es)",
+  });
+  assert.match(
+    good.stdout,
+    new RegExp(`^\\s+peers\\.lab: 198\\.18\\.9\\.1:${port}, 198\\.18\\.9\\.2:${port}$`, "m"),
+  );
+  assert.match(good.stdout, /^\s+198\.18\.9\.3:7000: 198\.18\.9\.3:7000$/m);
+  const bad = await runCli([...args, "--seed", "nowhere.lab"], { signal, host });
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.deepEqual(checksOf(bad.stdout).get("seeds"), {
+    status: "fail",
+    summary: "1 of 2 seed(s) do not resolve",
+  });
+  assert.match(bad.stdout, /^\s+nowhere\.lab: no A, AAAA or SRV records$/m);
 });

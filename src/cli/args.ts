@@ -7,7 +7,15 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../../mod.ts";
-import { checkMsg, checkServicePorts, MAX_PORT, MIN_PORT } from "../config.ts";
+import {
+  checkMsg,
+  checkNameServer,
+  checkSeeds,
+  checkServicePorts,
+  MAX_PORT,
+  MIN_PORT,
+} from "../config.ts";
+import type { NameServer, Seed } from "../io/seeds.ts";
 import { isUint64 } from "../core/wire.ts";
 import { randomId } from "../ids.ts";
 
@@ -42,7 +50,16 @@ export interface ChartOptions {
   interfaces: { include?: string[]; exclude?: string[]; loopbackOnly?: boolean };
   /** A file holding the shared key; `INSTANCE_CHART_KEY` is read when absent. */
   keyFile?: string;
+  /** Where to announce by unicast too: `--seed`, else `INSTANCE_CHART_SEEDS`. */
+  seeds?: Seed[];
+  /** The name server that resolves the seeds. */
+  nameServer?: NameServer;
+  /** Whether announcements go to the multicast group (`--no-multicast` turns it off). */
+  multicast: boolean;
 }
+
+/** The environment variable seeds are read from, comma-separated, when no `--seed` is given. */
+export const SEEDS_VARIABLE = "INSTANCE_CHART_SEEDS";
 
 /** What this process announces, for `announce` and an announcing `wait`. */
 export type Announcement =
@@ -116,6 +133,15 @@ const COMMON_HELP = `Common options:
   -V, --version       print the version
   -h, --help          show help; COMMAND --help shows a command's`;
 
+const SEED_HELP = `  --seed HOST[:PORT]  also announce by unicast to this address or DNS name
+                      (A and AAAA records with the discovery port, or SRV
+                      records with theirs), where multicast does not reach:
+                      across routers, in Docker, Kubernetes, clouds, VPNs;
+                      repeat it for several. INSTANCE_CHART_SEEDS (comma-separated)
+                      is used when it is not given
+  --name-server ADDR[:PORT]  resolve seed names there, not with the system's resolver
+  --no-multicast      announce to the seeds only (needs seeds)`;
+
 const OUTPUT_HELP = `  --watch             follow the chart live: redrawn in place on a terminal
                       (+ new, ~ changed, - gone), one line per change otherwise
   --json              JSON lines: one per instance, or one per change with --watch`;
@@ -188,13 +214,15 @@ Options:
 ${ANNOUNCE_HELP}
   --duration S        stop after S seconds (default: run until interrupted)
 ${OUTPUT_HELP}
+${SEED_HELP}
 
 ${COMMON_HELP}
 
 Examples:
   ${RUN} announce --port 8042
   ${RUN} announce --id 7 --port 8042 --port 8043 --watch
-  ${RUN} announce --msg '{"role":"db"}' --discovery-port 8888`,
+  ${RUN} announce --msg '{"role":"db"}' --discovery-port 8888
+  ${RUN} announce --port 8042 --seed 198.18.2.7 --seed peers.internal`,
 
   wait: `Usage: instance-chart wait N [options]
 
@@ -207,6 +235,9 @@ Options:
   --timeout S         seconds to wait (default ${DEFAULT_WAIT_TIMEOUT})
 ${ANNOUNCE_HELP}
   --json              print the instances as JSON lines
+${SEED_HELP}
+                      (seeds need --port or --msg: a chart that only listens
+                      sends them nothing)
 
 ${COMMON_HELP}
 
@@ -224,12 +255,15 @@ Checks what discovery needs, and gives a hint for each problem it finds:
               (it carries a random header, so no instance charts it)
   traffic     what a listener hears within --duration: datagrams received,
               instances charted, datagrams dropped and why
+  seeds       with --seed (or INSTANCE_CHART_SEEDS): what each seed resolves to
 Exits with code 1 when a check fails.
 
 Options:
   --duration S        seconds to listen for traffic (default ${DEFAULT_DOCTOR_DURATION})
   --json              one JSON object per check: check, status ("ok", "warn"
                       or "fail"), summary, hint, and the check's details
+  --seed HOST[:PORT]  a seed to resolve; repeat it for several
+  --name-server ADDR[:PORT]  resolve seed names there
 
 ${COMMON_HELP}
 
@@ -255,6 +289,9 @@ const OPTIONS = {
   port: { type: "string", multiple: true },
   msg: { type: "string" },
   id: { type: "string" },
+  seed: { type: "string", multiple: true },
+  "name-server": { type: "string" },
+  "no-multicast": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -272,13 +309,14 @@ const COMMON_FLAGS: readonly Flag[] = [
   "version",
 ];
 const ANNOUNCE_FLAGS: readonly Flag[] = ["port", "msg", "id"];
+const SEED_FLAGS: readonly Flag[] = ["seed", "name-server", "no-multicast"];
 
 /** The flags each command takes, besides the common ones. */
 const COMMAND_FLAGS: Readonly<Record<CommandName, readonly Flag[]>> = {
   list: ["duration", "watch", "json", "announce"],
-  announce: ["duration", "watch", "json", "announce", ...ANNOUNCE_FLAGS],
-  wait: ["timeout", "json", ...ANNOUNCE_FLAGS],
-  doctor: ["duration", "json"],
+  announce: ["duration", "watch", "json", "announce", ...ANNOUNCE_FLAGS, ...SEED_FLAGS],
+  wait: ["timeout", "json", ...ANNOUNCE_FLAGS, ...SEED_FLAGS],
+  doctor: ["duration", "json", "seed", "name-server"],
 };
 
 function parseInteger(flag: string, text: string, min: number, max: number): number {
@@ -313,7 +351,8 @@ function parseSeconds(flag: string, text: string): number {
 }
 
 type Values = {
-  [F in Flag]?: F extends "port" | "interface" | "exclude-interface" ? string[] : string | boolean;
+  [F in Flag]?: F extends "port" | "interface" | "exclude-interface" | "seed" ? string[]
+    : string | boolean;
 };
 
 /** Checks the data to announce by the rules the builder follows, which know what fits a datagram. */
@@ -353,13 +392,62 @@ function parseAnnouncement(values: Values, command: CommandName): Announcement |
 }
 
 /**
+ * The seeds of a command: `--seed`, else the environment's; none for a
+ * command that does not announce (the default command, and a `wait` without
+ * `--port` or `--msg`) unless named on its command line, which is a mistake.
+ */
+function parseSeeds(
+  values: Values,
+  command: CommandName,
+  announces: boolean,
+  environment: string | undefined,
+): Pick<ChartOptions, "seeds" | "nameServer" | "multicast"> {
+  const named = values.seed as string[] | undefined;
+  const multicast = values["no-multicast"] !== true;
+  if (named && command === "wait" && !announces) {
+    throw new UsageError(
+      "--seed needs --port or --msg: a chart that only listens sends its seeds nothing",
+    );
+  }
+  const texts = named ??
+    (announces || command === "doctor"
+      ? environment?.split(",").map((seed) => seed.trim()).filter((seed) => seed !== "")
+      : undefined);
+  const from = named ? "--seed" : SEEDS_VARIABLE;
+  if (!texts || texts.length === 0) {
+    if (!multicast) {
+      throw new UsageError("--no-multicast needs --seed: without seeds no one hears us");
+    }
+    if (values["name-server"] !== undefined) throw new UsageError("--name-server needs --seed");
+    return { multicast };
+  }
+  try {
+    const seeds = checkSeeds(texts);
+    const nameServer = values["name-server"] === undefined
+      ? undefined
+      : checkNameServer(values["name-server"] as string);
+    return { seeds, nameServer, multicast };
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) {
+      const where = /name server/.test(error.message) ? "--name-server" : from;
+      throw new UsageError(`${where}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/**
  * Parses a command line.
  *
  * @param args The arguments, without the program's name.
+ * @param environment The environment variables the CLI reads: `INSTANCE_CHART_SEEDS`.
  * @returns The command to run.
  * @throws {UsageError} If the arguments do not make a command.
  */
-export function parseCommand(args: readonly string[]): Command {
+export function parseCommand(
+  args: readonly string[],
+  environment: Readonly<Record<string, string | undefined>> = {},
+): Command {
   let values: Values;
   let positionals: string[];
   try {
@@ -405,7 +493,7 @@ export function parseCommand(args: readonly string[]): Command {
   }
 
   try {
-    return finish(command, values, rest);
+    return finish(command, values, rest, environment[SEEDS_VARIABLE]);
   } catch (error) {
     if (error instanceof UsageError && error.command === undefined) {
       throw new UsageError(error.message, command);
@@ -414,7 +502,14 @@ export function parseCommand(args: readonly string[]): Command {
   }
 }
 
-function finish(command: CommandName, values: Values, rest: string[]): Command {
+function finish(
+  command: CommandName,
+  values: Values,
+  rest: string[],
+  seedsVariable: string | undefined,
+): Command {
+  const announces = command === "announce" ||
+    (command === "wait" && (values.port !== undefined || values.msg !== undefined));
   const chart: ChartOptions = {
     header: values.header === undefined
       ? DEFAULT_HEADER
@@ -428,6 +523,7 @@ function finish(command: CommandName, values: Values, rest: string[]): Command {
       loopbackOnly: values["loopback-only"] === true,
     },
     keyFile: values["key-file"] as string | undefined,
+    ...parseSeeds(values, command, announces, seedsVariable),
   };
   const output = { watch: values.watch === true, json: values.json === true };
   const duration = values.duration === undefined

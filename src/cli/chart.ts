@@ -138,6 +138,10 @@ export function openCliChart(
     transport: "auto",
     interfaces: options.interfaces,
     keys: key === undefined ? undefined : [key],
+    // A chart that only listens sends nothing: its seeds would hear nothing of it.
+    ...(announcement && options.seeds
+      ? { seeds: options.seeds, nameServer: options.nameServer, multicast: options.multicast }
+      : {}),
     onError,
   }).catch((error) => {
     // The library's advice names its API; the CLI shares the port already.

@@ -20,6 +20,8 @@ import { randomId } from "../ids.ts";
 import { describeData } from "./format.ts";
 import type { Paint } from "./style.ts";
 import { IFF_LOOPBACK, IFF_MULTICAST, IFF_UP, listInterfaces } from "../io/interfaces.ts";
+import { resolveSeeds } from "../io/seeds.ts";
+import { formatHostPort } from "../core/address.ts";
 
 /** How a check went: `"fail"` means discovery cannot work as it is. */
 export type Status = "ok" | "warn" | "fail";
@@ -27,7 +29,7 @@ export type Status = "ok" | "warn" | "fail";
 /** The result of one check. */
 export interface Check {
   /** The check's name. */
-  check: "interfaces" | "port" | "loopback" | "traffic";
+  check: "interfaces" | "port" | "loopback" | "traffic" | "seeds";
   /** How it went. */
   status: Status;
   /** What was found, in a line. */
@@ -306,8 +308,60 @@ async function checkLoopback(options: ChartOptions): Promise<Check> {
     summary: `a test announcement to ${target} did not come back within ${LOOPBACK_MS} ms`,
     details: [`sent on ${on}`],
     hint: "Multicast loopback is off or a firewall drops the datagrams " +
-      "(see `sudo nft list ruleset`): instances on this machine cannot find each other.",
+      "(see `sudo nft list ruleset`): instances on this machine cannot find each other. " +
+      SEED_HINT,
     data: { cameBack: false, interfaces: links },
+  };
+}
+
+/** What to do where multicast does not reach. */
+const SEED_HINT = "Where multicast does not reach (across a router, in Docker, Kubernetes, " +
+  "a cloud network, WSL2 or a VPN), name the other instances with --seed HOST (an address " +
+  "or a DNS name), and add --no-multicast where the network drops it.";
+
+/** What each seed resolves to now. */
+async function checkSeeds(options: ChartOptions): Promise<Check> {
+  const reports = await resolveSeeds(options.seeds!, options.discoveryPort, options.nameServer);
+  // DNS servers rotate their records: shown in one order, a report reads the same each time.
+  for (const report of reports) {
+    report.addresses.sort((a, b) => a.address.localeCompare(b.address, "en", { numeric: true }));
+  }
+  const failed = reports.filter((report) => report.error !== undefined);
+  const details = reports.map(({ seed, addresses, error }) =>
+    `${seed.text}: ${
+      error ?? addresses.map(({ address, port }) => formatHostPort(address, port)).join(", ")
+    }`
+  );
+  const data = {
+    seeds: reports.map(({ seed, addresses, error }) => ({
+      seed: seed.text,
+      addresses: addresses.map(({ address, port }) => formatHostPort(address, port)),
+      ...(error === undefined ? {} : { error }),
+    })),
+  };
+  const count = reports.reduce((sum, report) => sum + report.addresses.length, 0);
+  if (failed.length === 0) {
+    return {
+      check: "seeds",
+      status: "ok",
+      summary: `${reports.length} seed(s) resolve to ${count} address(es)`,
+      details,
+      data,
+    };
+  }
+  return {
+    check: "seeds",
+    status: "fail",
+    summary: `${failed.length} of ${reports.length} seed(s) do not resolve`,
+    details,
+    hint: "Check each name" +
+      (options.nameServer
+        ? ` on the name server ${
+          formatHostPort(options.nameServer.address, options.nameServer.port)
+        }`
+        : " (or point --name-server at the server that has it)") +
+      ": a chart keeps trying such a seed, and reports it to its error handler each time.",
+    data,
   };
 }
 
@@ -374,7 +428,7 @@ async function checkTraffic(options: ChartOptions, seconds: number): Promise<Che
     hints.push(
       `Nothing was heard within ${seconds} s: no instance announces on this port, or its ` +
         "datagrams do not reach this machine (another network or --discovery-port, or " +
-        "multicast filtered between the hosts).",
+        `multicast filtered between the hosts). ${SEED_HINT}`,
     );
   }
   if (counters.receiveErrors > 0) hints.push(`${counters.receiveErrors} receive error(s).`);
@@ -413,6 +467,7 @@ export async function diagnose(options: ChartOptions, seconds: number): Promise<
   checks.push(await checkPort(options.discoveryPort));
   checks.push(await checkLoopback(options));
   checks.push(await checkTraffic(options, seconds));
+  if (options.seeds) checks.push(await checkSeeds(options));
   return checks;
 }
 

@@ -236,7 +236,7 @@ export class SeedResolver {
     state.lastStarted = performance.now();
     let resolution: Resolution;
     try {
-      resolution = await this.#lookUp(state.seed);
+      resolution = await lookUp(this.#dns, state.seed, this.#options.discoveryPort);
     } finally {
       state.resolving = false;
     }
@@ -284,65 +284,100 @@ export class SeedResolver {
     }
     state.timer = setTimeout(() => this.#resolve(state), delay);
   }
+}
 
-  /** Resolves a name: its A and AAAA records, and without a port its SRV records. */
-  async #lookUp(seed: Seed): Promise<Resolution> {
-    const port = seed.port ?? this.#options.discoveryPort;
-    const addresses: SeedAddress[] = [];
-    let ttl: number | undefined;
-    let failure: unknown;
-    let answered = false;
-    const note = <T>(answer: Answer<T>) => {
-      answered = true;
-      if (answer.ttl !== undefined) {
-        ttl = ttl === undefined ? answer.ttl : Math.min(ttl, answer.ttl);
+/** Resolves a name: its A and AAAA records, and without a port its SRV records. */
+async function lookUp(dns: Dns, seed: Seed, discoveryPort: number): Promise<Resolution> {
+  const port = seed.port ?? discoveryPort;
+  const addresses: SeedAddress[] = [];
+  let ttl: number | undefined;
+  let failure: unknown;
+  let answered = false;
+  const note = <T>(answer: Answer<T>) => {
+    answered = true;
+    if (answer.ttl !== undefined) {
+      ttl = ttl === undefined ? answer.ttl : Math.min(ttl, answer.ttl);
+    }
+  };
+  const fail = (error: unknown) => {
+    if (isNotFound(error)) answered = true;
+    else failure ??= error;
+  };
+  const byAddress = async (name: string, family: 4 | 6, port: number) => {
+    try {
+      const answer = await dns.addresses(name, family);
+      note(answer);
+      for (const address of answer.records) {
+        if (parseAddress(address)) addresses.push({ address, port });
       }
-    };
-    const fail = (error: unknown) => {
-      if (isNotFound(error)) answered = true;
-      else failure ??= error;
-    };
-    const byAddress = async (name: string, family: 4 | 6, port: number) => {
-      try {
-        const answer = await this.#dns.addresses(name, family);
-        note(answer);
-        for (const address of answer.records) {
-          if (parseAddress(address)) addresses.push({ address, port });
-        }
-      } catch (error) {
-        fail(error);
-      }
-    };
-    const bySrv = async () => {
-      try {
-        const answer = await this.#dns.srv(seed.host);
-        note(answer);
-        const targets = answer.records
-          .filter((record) => record.target !== "" && record.target !== ".")
-          .slice(0, MAX_SRV_TARGETS);
-        await Promise.all(
-          targets.flatMap(({ target, port }) => {
-            // A target may be an address itself.
-            if (parseAddress(target)) {
-              addresses.push({ address: target, port });
-              return [];
-            }
-            return [byAddress(target, 4, port), byAddress(target, 6, port)];
-          }),
-        );
-      } catch (error) {
-        fail(error);
-      }
-    };
-    await Promise.all([
-      byAddress(seed.host, 4, port),
-      byAddress(seed.host, 6, port),
-      ...(seed.port === undefined ? [bySrv()] : []),
-    ]);
-    // Some answer, even "no such record", is an answer; only errors alone are a failure.
-    if (addresses.length > 0 || (answered && failure === undefined)) return { addresses, ttl };
-    return { addresses, failure: failure ?? new Error("no answer") };
-  }
+    } catch (error) {
+      fail(error);
+    }
+  };
+  const bySrv = async () => {
+    try {
+      const answer = await dns.srv(seed.host);
+      note(answer);
+      const targets = answer.records
+        .filter((record) => record.target !== "" && record.target !== ".")
+        .slice(0, MAX_SRV_TARGETS);
+      await Promise.all(
+        targets.flatMap(({ target, port }) => {
+          // A target may be an address itself.
+          if (parseAddress(target)) {
+            addresses.push({ address: target, port });
+            return [];
+          }
+          return [byAddress(target, 4, port), byAddress(target, 6, port)];
+        }),
+      );
+    } catch (error) {
+      fail(error);
+    }
+  };
+  await Promise.all([
+    byAddress(seed.host, 4, port),
+    byAddress(seed.host, 6, port),
+    ...(seed.port === undefined ? [bySrv()] : []),
+  ]);
+  // Some answer, even "no such record", is an answer; only errors alone are a failure.
+  if (addresses.length > 0 || (answered && failure === undefined)) return { addresses, ttl };
+  return { addresses, failure: failure ?? new Error("no answer") };
+}
+
+/** What one seed resolves to now, for the doctor. */
+export interface SeedReport {
+  /** The seed. */
+  seed: Seed;
+  /** Its addresses: the seed itself for an address. */
+  addresses: SeedAddress[];
+  /** Why it did not resolve, if it did not. */
+  error?: string;
+}
+
+/**
+ * Resolves seeds once.
+ *
+ * @param seeds The seeds.
+ * @param discoveryPort The port of seeds that name none.
+ * @param nameServer The name server; the system's resolver when absent.
+ * @returns What each resolves to.
+ */
+export async function resolveSeeds(
+  seeds: readonly Seed[],
+  discoveryPort: number,
+  nameServer?: NameServer,
+): Promise<SeedReport[]> {
+  const dns = runtimeDns(nameServer);
+  return await Promise.all(seeds.map(async (seed): Promise<SeedReport> => {
+    if (!seed.isName) {
+      return { seed, addresses: [{ address: seed.host, port: seed.port ?? discoveryPort }] };
+    }
+    const { addresses, failure } = await lookUp(dns, seed, discoveryPort);
+    if (failure !== undefined) return { seed, addresses, error: errorText(failure) };
+    if (addresses.length === 0) return { seed, addresses, error: "no A, AAAA or SRV records" };
+    return { seed, addresses };
+  }));
 }
 
 /** Every address of this host, of both families. */
