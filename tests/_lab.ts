@@ -282,7 +282,7 @@ export interface PeerLine {
   reason?: string;
   /** When the peer saw the event: `performance.timeOrigin + performance.now()`. */
   at?: number;
-  /** The chart's counters, on the `closed` line. */
+  /** The chart's counters, on the `closed` line and `stats` lines. */
   counters?: Counters;
   /** How long `chart.close()` took, in ms, on the `closed` line. */
   closeTook?: number;

@@ -47,6 +47,7 @@ const stats = options.stats === undefined ? undefined : setInterval(() => {
     type: "stats",
     heap,
     unicasts: unicastsInFlight(),
+    counters: chart.counters,
     at: performance.timeOrigin + performance.now(),
   });
 }, options.stats);

@@ -10,6 +10,9 @@
 import { LabDns, type LabHost, LabNet, Peer, type PeerLine, type PeerOptions } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { freshPort } from "./_charts.ts";
+import { Lines } from "./_lines.ts";
+import { requireTool } from "./_tools.ts";
+import { DEFAULT_HEADER } from "../mod.ts";
 
 const DEADLINE = 40_000;
 /** Short intervals, so that expiry and re-resolution show within the deadline. */
@@ -207,4 +210,85 @@ Deno.test("a seed that does not exist and a name that does not resolve are repor
   await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
   assert.deepEqual(entryOf(p1, "3"), expected("3", b1, 9003));
   assert.equal(errors().some((message) => message.includes(b1.address)), false);
+});
+
+/**
+ * A receiver as a Rust peer has one: a socket on the discovery port that
+ * prints each datagram's source and bytes in hex.
+ */
+const RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+print("ready", flush=True)
+while True:
+    data, source = s.recvfrom(2048)
+    print(source[0], data.hex(), flush=True)
+`;
+
+/** Little-endian hex of an unsigned integer of `bytes` bytes. */
+function hexLE(value: bigint, bytes: number): string {
+  const view = new DataView(new ArrayBuffer(bytes));
+  if (bytes === 8) view.setBigUint64(0, value, true);
+  else view.setUint16(0, Number(value), true);
+  return new Uint8Array(view.buffer).toHex();
+}
+
+Deno.test("a Rust peer named as a seed across a router gets announcements in the layout it reads", async () => {
+  await requireTool("python3");
+  await using net = await twoSubnets(1);
+  const [a1] = net.a.hosts;
+  const [b1] = net.b.hosts;
+  const discoveryPort = freshPort();
+  const rust = new Deno.Command("ip", {
+    args: ["netns", "exec", b1.name, "python3", "-c", RECEIVER, `${discoveryPort}`],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const received = new Lines("the Rust peer's receiver", rust.stdout);
+  try {
+    const signal = AbortSignal.timeout(DEADLINE);
+    await received.line("ready", (line) => line === "ready", signal);
+    await using _chart = peerOn(a1, { id: "3", ports: [8042], discoveryPort, seeds: [b1.address] });
+    // What a Rust receiver reads: header, id and ports (16 + 2N bytes); our extension follows.
+    const layout = hexLE(DEFAULT_HEADER, 8) + hexLE(3n, 8) + hexLE(8042n, 2);
+    const line = await received.line(
+      "an announcement from the chart",
+      (line) => line.startsWith(`${a1.address} ${layout}`),
+      signal,
+    );
+    assert.ok(line.split(" ")[1].length > layout.length, "with our extension after it");
+  } finally {
+    rust.kill("SIGKILL");
+    await rust.status;
+    await received.done;
+  }
+});
+
+Deno.test("with keys, a newcomer that names us as its seed is answered across the router at once", async () => {
+  await using net = await twoSubnets(1);
+  const [a1] = net.a.hosts;
+  const [b1] = net.b.hosts;
+  const discoveryPort = freshPort();
+  const keys = ["a shared key of thirty-two bytes!"];
+  const signal = AbortSignal.timeout(DEADLINE);
+  // Without the key, a newcomer is charted by no one: it announces all along.
+  await using stranger = peerOn(b1, {
+    id: "4",
+    ports: [9004],
+    discoveryPort: freshPort(),
+    seeds: [`${a1.address}:${discoveryPort}`],
+  });
+  await stranger.until((line) => line.type === "ready", signal);
+  // p1 names no seed: it answers p3 only because a key vouches for p3.
+  await using p1 = peerOn(a1, { id: "1", ports: [9001], discoveryPort, keys, stats: 100 });
+  await p1.until((line) => line.type === "ready", signal);
+  await using p3 = peerOn(b1, { id: "3", ports: [9003], discoveryPort, keys, seeds: [a1.address] });
+  await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
+  assert.deepEqual(entryOf(p1, "3"), expected("3", b1, 9003));
+  assert.deepEqual(entryOf(p3, "1"), expected("1", a1, 9001));
+  // The stranger's announcements came, and were refused.
+  await p1.until((line) => (line.counters?.dropped.unsigned ?? 0) > 0, signal);
+  assert.equal(p1.charted.has("4"), false);
+  assert.equal(stranger.charted.has("1"), false);
 });
