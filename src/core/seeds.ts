@@ -97,7 +97,7 @@ interface Destination extends SeedAddress {
 
 /** What {@linkcode SeedSet.set} changed. */
 export interface SeedChange {
-  /** Destinations that are new. */
+  /** Destinations that are new, less our own discovery socket. */
   added: SeedAddress[];
   /** Destinations that are gone. */
   removed: SeedAddress[];
@@ -249,7 +249,9 @@ export class SeedSet {
     }
     this.#destinations.set(key, { address, port, since: now, reported: false, holds: 1 });
     this.#addresses.set(address, (this.#addresses.get(address) ?? 0) + 1);
-    change.added.push({ address, port });
+    const added = { address, port };
+    // New, but our own: nothing goes there.
+    if (!isOwnSeed(added, this.#own, this.#discoveryPort)) change.added.push(added);
   }
 
   #release(address: string, port: number, change: SeedChange): void {

@@ -86,14 +86,16 @@ Deno.test("addresses are kept in their canonical form, and what is no address is
   assert.equal(seeds.has("fd00::5"), true);
 });
 
-Deno.test("our own addresses are skipped as destinations, and never reported silent", () => {
+Deno.test("our own addresses are skipped as destinations, new or not, and never reported silent", () => {
   const seeds = new SeedSet(8080);
   seeds.setOwn(["198.18.1.1"]);
-  seeds.set(
+  const change = seeds.set(
     "peers",
     [{ address: "198.18.1.1", port: 8080 }, { address: "198.18.1.2", port: 8080 }],
     0,
   );
+  // Not even announced to at once as it appears.
+  assert.deepEqual(change.added, [{ address: "198.18.1.2", port: 8080 }]);
   assert.deepEqual(destinationsOf(seeds), [{ address: "198.18.1.2", port: 8080 }]);
   assert.deepEqual(seeds.silent(10_000, 3_300), [{ address: "198.18.1.2", port: 8080 }]);
 });
