@@ -1,4 +1,4 @@
-import { LabNet, Peer } from "./_lab.ts";
+import { LabDns, LabNet, Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { Lines } from "./_lines.ts";
 import { requireTool } from "./_tools.ts";
@@ -11,17 +11,20 @@ const DEADLINE = 30_000;
  * builds: imported by its name from a node_modules folder, as a Node user
  * does after `npx jsr add @x/instance-chart`. It prints `ready` with Node's
  * version, then a JSON line per chart event, and closes its chart (saying
- * goodbye) when its standard input ends.
+ * goodbye) when its standard input ends. A third argument is a seed, and a
+ * fourth the name server that resolves it.
  */
 const NODE_PEER = `
 import { ChartBuilder, maintain } from "@x/instance-chart";
 
-const [id, port] = process.argv.slice(2);
-const chart = await new ChartBuilder()
+const [id, port, seed, nameServer] = process.argv.slice(2);
+let builder = new ChartBuilder()
   .withId(BigInt(id))
   .withServicePort(Number(port))
   .withTransport("node")
-  .finish();
+  .withErrorHandler((error) => console.log(JSON.stringify({ type: "error", message: error.message })));
+if (seed) builder = builder.withSeeds([seed], { nameServer });
+const chart = await builder.finish();
 const events = chart.events();
 const running = maintain(chart);
 console.log(JSON.stringify({ type: "ready", node: process.versions.node }));
@@ -111,3 +114,77 @@ for (const runtime of ["node", "bun"] as const) {
     }
   });
 }
+
+Deno.test("a Node.js process resolves a seed name with node:dns and joins a Deno instance across a router", async () => {
+  await requireTool("node");
+  await buildForNode();
+  const dir = await nodeProject({ "peer.mjs": NODE_PEER });
+  await using a = await LabNet.create(1);
+  await using b = await LabNet.create(1);
+  const router = await a.routeTo(b);
+  const [denoHost] = a.hosts;
+  const [nodeHost] = b.hosts;
+  await using dns = await LabDns.start(router, {
+    "peers.lab": [denoHost.address, nodeHost.address],
+  });
+  const signal = AbortSignal.timeout(DEADLINE);
+  await using deno = new Peer(
+    {
+      id: "1",
+      ports: [9001],
+      localDiscovery: false,
+      seeds: ["peers.lab"],
+      nameServer: dns.address,
+    },
+    denoHost,
+  );
+  const node = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      nodeHost.name,
+      "node",
+      `${dir}/peer.mjs`,
+      "2",
+      "9002",
+      "peers.lab",
+      dns.address,
+    ],
+    cwd: dir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Lines("node's stdout", node.stdout);
+  const stderr = new Lines("node's stderr", node.stderr);
+  try {
+    const found = await stdout.line(
+      "the Deno instance",
+      (line) => line.includes('"added"'),
+      signal,
+    );
+    assert.deepEqual(JSON.parse(found), {
+      type: "added",
+      id: "1",
+      address: denoHost.address,
+      ports: [9001],
+    });
+    await deno.charts(["2"], signal);
+    assert.equal(deno.charted.get("2")?.address, nodeHost.address);
+    assert.deepEqual(deno.charted.get("2")?.ports, [9002]);
+    // Its goodbye crosses the router too.
+    await node.stdin.close();
+    assert.equal((await deno.removes("2", signal)).reason, "goodbye");
+    assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
+    assert.deepEqual(stdout.lines.filter((line) => line.includes('"error"')), []);
+  } finally {
+    try {
+      node.kill("SIGKILL");
+    } catch {
+      // It has exited.
+    }
+    await node.status;
+    await Promise.all([stdout.done, stderr.done]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
