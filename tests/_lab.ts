@@ -10,6 +10,7 @@
 
 import type { Counters } from "../mod.ts";
 import { TextLineStream } from "./_lines.ts";
+import { requireTool } from "./_tools.ts";
 
 const LAB_HINT = "run the tests with `deno task test`, which makes the lab";
 
@@ -454,6 +455,7 @@ export class LabDns implements AsyncDisposable {
     records: HostRecords,
     srv: Record<string, Array<{ target: string; port: number }>> = {},
   ): Promise<LabDns> {
+    await requireTool("dnsmasq");
     const dir = await Deno.makeTempDir({ prefix: "lab_dns_" });
     await Deno.writeTextFile(`${dir}/hosts`, hostsFile(records));
     const args = [

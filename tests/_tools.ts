@@ -12,6 +12,7 @@ const TOOLS = {
   bun: { version: "--version", install: "npm install -g bun" },
   tmux: { version: "-V", install: "apt-get install tmux" },
   python3: { version: "--version", install: "apt-get install python3" },
+  dnsmasq: { version: "--version", install: "apt-get install dnsmasq" },
 } as const;
 
 const checked = new Map<string, Promise<void>>();
