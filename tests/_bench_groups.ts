@@ -73,6 +73,18 @@ export interface GroupOptions {
   buildAtStart?: boolean;
   /** Floor only: whether instances send their one announcement on start (else they only answer). */
   announce?: boolean;
+  /**
+   * Each instance's discovery port, in the order of `ids`, where they must
+   * differ (so that a unicast to a host and port reaches one instance);
+   * `discoveryPort` for all when absent.
+   */
+  discoveryPorts?: number[];
+  /**
+   * Where every instance also announces by unicast, as `address:port`: charts
+   * get them as seeds; floor instances send their announcement there instead
+   * of to the group.
+   */
+  seeds?: string[];
 }
 
 /** What a group has sent and received, summed over its instances. */
@@ -160,14 +172,15 @@ function servicePort(id: number): number {
 async function buildCharts(options: GroupOptions): Promise<Chart<PortEntry>[]> {
   const charts: Chart<PortEntry>[] = [];
   try {
-    for (const id of options.ids) {
+    for (const [i, id] of options.ids.entries()) {
       let builder = new ChartBuilder()
         .withId(id)
         .withServicePort(servicePort(id))
-        .withDiscoveryPort(options.discoveryPort)
+        .withDiscoveryPort(options.discoveryPorts?.[i] ?? options.discoveryPort)
         .localDiscovery(true)
         .withTransport(options.transport ?? "auto");
       if (options.rampdown) builder = builder.withRampdown(options.rampdown);
+      if (options.seeds) builder = builder.withSeeds(options.seeds);
       charts.push(await builder.finish());
     }
   } catch (error) {
@@ -346,8 +359,11 @@ async function openFloor(options: GroupOptions): Promise<Group> {
       ),
     );
   try {
-    for (const id of options.ids) {
-      const discovery = await bindSocket(options.discoveryPort, true);
+    for (const [i, id] of options.ids.entries()) {
+      const discovery = await bindSocket(
+        options.discoveryPorts?.[i] ?? options.discoveryPort,
+        true,
+      );
       discovery.addMembership(MULTICAST_GROUP);
       const own = await bindSocket(0, false);
       const instance: FloorInstance = { id, discovery, own, known: new Set() };
@@ -395,8 +411,15 @@ async function openFloor(options: GroupOptions): Promise<Group> {
             ports: [servicePort(instance.id)],
             reply: false,
           });
-          totals.announcements++;
-          instance.own.send(announcement, options.discoveryPort, MULTICAST_GROUP);
+          if (!options.seeds) {
+            totals.announcements++;
+            instance.own.send(announcement, options.discoveryPort, MULTICAST_GROUP);
+          }
+          for (const seed of options.seeds ?? []) {
+            const cut = seed.lastIndexOf(":");
+            totals.announcements++;
+            instance.own.send(announcement, Number(seed.slice(cut + 1)), seed.slice(0, cut));
+          }
         }
       }
       const timeout = new Promise<never>((_, reject) => {

@@ -49,7 +49,8 @@ export type Series =
   | "processes-built-at-start"
   | "lab"
   | "join-host"
-  | "join-lab";
+  | "join-lab"
+  | "join-seeds";
 
 /** Discovery times of one scenario, in milliseconds; `Infinity` for a trial that timed out. */
 export interface TimeRow {
@@ -381,6 +382,7 @@ const SERIES_STYLE: Record<Series, { label: string; color: string; ownFloor?: fa
   "lab": { label: "Convergence, lab hosts", color: "#ff7f0e" },
   "join-host": { label: "Join, one host", color: "#d62728" },
   "join-lab": { label: "Join, lab hosts", color: "#2ca02c" },
+  "join-seeds": { label: "Join through seeds, across a router", color: "#17becf" },
 };
 
 /** The Rust crate's figures from issue 6, drawn for reference. */

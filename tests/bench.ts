@@ -68,7 +68,7 @@ Measures discovery in the lab and prints a Markdown report.
 `;
 
 /** The sizes and counts of one run. */
-interface Plan {
+export interface Plan {
   mode: "full" | "quick";
   trials: number;
   /** N for charts created together in this process. */
@@ -92,9 +92,11 @@ interface Plan {
   entries: number;
   /** Instances (each in a process of its own) that leave with a goodbye, and as many killed. */
   leaving: number;
+  /** Running instances a newcomer joins through seeds, across a router. */
+  seedJoin: number[];
 }
 
-const FULL: Plan = {
+export const FULL: Plan = {
   mode: "full",
   trials: 10,
   convergence: [2, 10, 50, 200],
@@ -108,6 +110,7 @@ const FULL: Plan = {
   idle: { peers: 200, warmup: 2_500, window: 5_000 },
   entries: 10_000,
   leaving: 10,
+  seedJoin: [10, 50],
 };
 
 const QUICK: Plan = {
@@ -129,6 +132,7 @@ const QUICK: Plan = {
   idle: { peers: 200, warmup: 1_500, window: 2_000 },
   entries: 1_000,
   leaving: 3,
+  seedJoin: [10],
 };
 
 /** Running instances announce at the steady-state interval from the start. */
@@ -481,6 +485,120 @@ async function startPeers(hosts: Array<LabHost | undefined>): Promise<BenchPeer[
     clearTimeout(timer);
   }
   return peers;
+}
+
+/**
+ * The times of joins through seeds across a router: `n` running instances in
+ * one process on one host, each on a discovery port of its own and seeded
+ * with the newcomer's address; a newcomer on the other subnet, seeded with
+ * each of theirs. The router forwards no multicast: only the seeds' unicasts
+ * cross it. Timed from the newcomer's start until it holds everyone.
+ */
+async function seedJoin(
+  plan: Plan,
+  kind: Kind,
+  n: number,
+  sites: { newcomer: Site; running: Site },
+  hosts: { newcomer: LabHost; running: LabHost },
+  transport: GroupOptions["transport"],
+): Promise<{ times: number[]; note?: string }> {
+  const ports = range(n).map(() => freshPort());
+  const newcomerPort = freshPort();
+  const name = `seeded-${newcomerPort}`;
+  const times: number[] = [];
+  const timeout = kind === "charts" ? CHART_TIMEOUT : FLOOR_TIMEOUT;
+  await sites.running.open(name, {
+    kind,
+    discoveryPort: ports[0],
+    discoveryPorts: ports,
+    ids: range(n),
+    // They need not know each other: only the newcomer is timed.
+    expect: 0,
+    timeout: CHART_TIMEOUT,
+    rampdown: STEADY,
+    transport,
+    announce: false,
+    seeds: [`${hosts.newcomer.address}:${newcomerPort}`],
+  });
+  try {
+    await sites.running.start(name);
+    await sites.running.complete(name);
+    for (let t = 0; t < plan.trials && !failedInARow(times); t++) {
+      await sleep(plan.joinGap[0] + Math.random() * plan.joinGap[1]);
+      gc();
+      const who = 100_000 + t;
+      const newcomer = `${name}-newcomer-${t}`;
+      await sites.newcomer.open(newcomer, {
+        kind,
+        discoveryPort: newcomerPort,
+        ids: [who],
+        expect: n + 1,
+        timeout,
+        transport,
+        seeds: ports.map((port) => `${hosts.running.address}:${port}`),
+      });
+      try {
+        const started = await sites.newcomer.start(newcomer);
+        let time = Infinity;
+        try {
+          time = (await sites.newcomer.complete(newcomer)) - started;
+        } catch (error) {
+          log(`  ${kind} join through seeds failed: ${(error as Error).message}`);
+        }
+        times.push(time);
+      } finally {
+        await sites.newcomer.close(newcomer);
+        await sites.running.forget(name, who);
+      }
+    }
+  } finally {
+    await sites.running.close(name);
+  }
+  return {
+    times,
+    note: times.length < plan.trials
+      ? `stopped after ${MAX_FAILURES_IN_A_ROW} failed joins in a row`
+      : undefined,
+  };
+}
+
+/**
+ * The rows of joins through seeds across a router, with their floor: raw
+ * sockets that send one unicast announcement to each running instance and
+ * get one answer from each.
+ */
+export async function seedJoinRows(
+  plan: Plan,
+  transport: GroupOptions["transport"],
+): Promise<TimeRow[]> {
+  await using a = await LabNet.create(1);
+  await using b = await LabNet.create(1);
+  await a.routeTo(b);
+  const hosts = { newcomer: a.hosts[0], running: b.hosts[0] };
+  const [newcomer, running] = await startPeers([hosts.newcomer, hosts.running]);
+  const sites = { newcomer, running };
+  const rows: TimeRow[] = [];
+  try {
+    for (const n of plan.seedJoin) {
+      log(`join through seeds: a newcomer and ${n} running charts across a router`);
+      const charts = await seedJoin(plan, "charts", n, sites, hosts, transport);
+      const floor = await seedJoin(plan, "floor", n, sites, hosts, transport);
+      rows.push({
+        scenario: "Join through seeds across a router (running in one process, a port each)",
+        n,
+        series: "join-seeds",
+        trials: charts.times,
+        floor: floor.times,
+        planned: plan.trials,
+        note: charts.note,
+        rust: "—",
+        target: "—",
+      });
+    }
+  } finally {
+    await closePeers([newcomer, running]);
+  }
+  return rows;
 }
 
 /** Announcements a chart sends over the ramp, by the ramp's formula (the Rust crate's too). */
@@ -1222,6 +1340,10 @@ async function main(): Promise<void> {
     } finally {
       await closePeers(peers);
     }
+  });
+
+  await scenario("join through seeds across a router", async () => {
+    report.times.push(...await seedJoinRows(plan, transport));
   });
 
   const markdown = await format("md", renderMarkdown(report));

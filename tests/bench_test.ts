@@ -68,6 +68,7 @@ Deno.test("the benchmark's quick run prints its figures as well-formed tables, a
         "Convergence, separate processes, one host, each chart built as it starts / 5",
         "Convergence, 2 lab hosts × 5 / 10",
         "Join across lab hosts (running on 3, newcomer on its own) / 10",
+        "Join through seeds across a router (running in one process, a port each) / 10",
       ]
     ) {
       assert.ok(scenarios.includes(expected), `${expected} in ${scenarios}`);
