@@ -446,7 +446,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
   }
 
   /**
-   * Sets a callback for errors discovery recovers from, such as a failed send.
+   * Sets a callback for errors discovery recovers from, such as a failed send,
+   * a seed name that does not resolve, or a seed that is silent.
    *
    * @param onError Called with each error.
    * @returns A builder with the callback set.

@@ -133,14 +133,14 @@ const COMMON_HELP = `Common options:
   -V, --version       print the version
   -h, --help          show help; COMMAND --help shows a command's`;
 
-const SEED_HELP = `  --seed HOST[:PORT]  also announce by unicast to this address or DNS name
-                      (A and AAAA records with the discovery port, or SRV
-                      records with theirs), where multicast does not reach:
-                      across routers, in Docker, Kubernetes, clouds, VPNs;
-                      repeat it for several. INSTANCE_CHART_SEEDS (comma-separated)
-                      is used when it is not given
-  --name-server ADDR[:PORT]  resolve seed names there, not with the system's resolver
-  --no-multicast      announce to the seeds only (needs seeds)`;
+const SEED_HELP = `  --seed HOST[:PORT]  also announce by unicast to this address or DNS name,
+                      where multicast does not reach (routers, Docker,
+                      Kubernetes, clouds, VPNs): a name's A and AAAA records
+                      with the discovery port, or its SRV records with theirs;
+                      repeat it for several (default: the comma-separated
+                      INSTANCE_CHART_SEEDS)
+  --name-server ADDR[:PORT]  ask this DNS server, not the system's resolver
+  --no-multicast      announce to the seeds only`;
 
 const OUTPUT_HELP = `  --watch             follow the chart live: redrawn in place on a terminal
                       (+ new, ~ changed, - gone), one line per change otherwise

@@ -222,7 +222,7 @@ export class SeedResolver {
       onError(
         new DiscoveryError(
           `Seed ${formatHostPort(address, port)} has not been heard from in ${
-            silentAfter / 1000
+            Number((silentAfter / 1000).toFixed(1))
           } s: still announcing to it`,
         ),
       );
