@@ -923,20 +923,34 @@ Deno.test("the cli announces across a router to its seeds, from --seed or INSTAN
 Deno.test("the cli's doctor shows what each seed resolves to, and fails on one that does not", async () => {
   await using lab = await LabNet.create(2);
   const [host, server] = lab.hosts;
-  await using dns = await LabDns.start(server, { "peers.lab": ["198.18.9.1", "198.18.9.2"] });
+  await using dns = await LabDns.start(
+    server,
+    { "peers.lab": ["198.18.9.1", "198.18.9.2", "fd00::9:1"], "m1.lab": ["198.18.9.5"] },
+    { "_instance-chart._udp.lab": [{ target: "m1.lab", port: 7001 }] },
+  );
   const args = ["doctor", "--duration", "0.5", "--name-server", dns.address, "--seed", "peers.lab"];
   const signal = AbortSignal.timeout(DEADLINE);
-  const good = await runCli([...args, "--seed", "198.18.9.3:7000"], { signal, host });
-  const port = DEFAULT_PORT;
-  assert.deepEqual(checksOf(good.stdout).get("seeds"), {
-    status: "ok",
-    summary: "2 seed(s) resolve to 3 address(es)",
-  });
-  assert.match(
-    good.stdout,
-    new RegExp(`^\\s+peers\\.lab: 198\\.18\\.9\\.1:${port}, 198\\.18\\.9\\.2:${port}$`, "m"),
+  const good = await runCli(
+    [...args, "--seed", "_instance-chart._udp.lab", "--seed", "198.18.9.3:7000", "--json"],
+    { signal, host },
   );
-  assert.match(good.stdout, /^\s+198\.18\.9\.3:7000: 198\.18\.9\.3:7000$/m);
+  const port = DEFAULT_PORT;
+  const seeds = good.stdout.trim().split("\n").map((line) => JSON.parse(line))
+    .find((check) => check.check === "seeds");
+  // A and AAAA records with the discovery port, SRV records with theirs, an address as it is.
+  assert.deepEqual(seeds, {
+    check: "seeds",
+    status: "ok",
+    summary: "3 seed(s) resolve to 5 address(es)",
+    seeds: [
+      {
+        seed: "peers.lab",
+        addresses: [`198.18.9.1:${port}`, `198.18.9.2:${port}`, `[fd00::9:1]:${port}`],
+      },
+      { seed: "_instance-chart._udp.lab", addresses: ["198.18.9.5:7001"] },
+      { seed: "198.18.9.3:7000", addresses: ["198.18.9.3:7000"] },
+    ],
+  });
   const bad = await runCli([...args, "--seed", "nowhere.lab"], { signal, host });
   assert.equal(bad.code, 1, bad.stdout);
   assert.deepEqual(checksOf(bad.stdout).get("seeds"), {
@@ -944,4 +958,8 @@ Deno.test("the cli's doctor shows what each seed resolves to, and fails on one t
     summary: "1 of 2 seed(s) do not resolve",
   });
   assert.match(bad.stdout, /^\s+nowhere\.lab: no A, AAAA or SRV records$/m);
+  assert.match(
+    bad.stdout,
+    /^\s+peers\.lab: 198\.18\.9\.1:\d+, 198\.18\.9\.2:\d+, \[fd00::9:1\]:\d+$/m,
+  );
 });
