@@ -13,7 +13,6 @@
  * @module
  */
 
-import { Resolver } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
 import { formatHostPort, parseAddress, type SeedTarget } from "../core/address.ts";
 import {
@@ -114,10 +113,17 @@ function runtimeDns(nameServer: NameServer | undefined): Dns {
       },
     };
   }
-  const resolver = new Resolver({ timeout: QUERY_TIMEOUT, tries: 1 });
-  if (nameServer) resolver.setServers([formatHostPort(nameServer.address, nameServer.port)]);
+  // Loaded at the first query: importing node:dns costs a Deno process some 10 ms at start-up.
+  let loaded: Promise<import("node:dns/promises").Resolver> | undefined;
+  const load = () =>
+    loaded ??= import("node:dns/promises").then(({ Resolver }) => {
+      const resolver = new Resolver({ timeout: QUERY_TIMEOUT, tries: 1 });
+      if (nameServer) resolver.setServers([formatHostPort(nameServer.address, nameServer.port)]);
+      return resolver;
+    });
   return {
     async addresses(name, family) {
+      const resolver = await load();
       const found = family === 4
         ? await resolver.resolve4(name, { ttl: true })
         : await resolver.resolve6(name, { ttl: true });
@@ -127,7 +133,7 @@ function runtimeDns(nameServer: NameServer | undefined): Dns {
       };
     },
     async srv(name) {
-      const records = await resolver.resolveSrv(name);
+      const records = await (await load()).resolveSrv(name);
       return { records: records.map(({ name, port }) => ({ target: name, port })) };
     },
   };
