@@ -448,6 +448,9 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
   /**
    * Sets a callback for errors discovery recovers from, such as a failed send,
    * a seed name that does not resolve, or a seed that is silent.
+   * It is called from discovery's own tasks, where nothing could catch what
+   * it throws: what it throws is written to stderr, with the error it was
+   * handling, and discovery goes on.
    *
    * @param onError Called with each error.
    * @returns A builder with the callback set.
@@ -458,7 +461,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
     if (typeof onError !== "function") {
       throw new TypeError(`Cannot use error handler ${shown(onError)}: not a function`);
     }
-    return this.#with({ onError });
+    return this.#with({ onError: guarded(onError) });
   }
 
   /**
@@ -505,4 +508,15 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
     builder.#config = { ...this.#config, ...changes };
     return builder;
   }
+}
+
+/** An error handler that cannot end the process: what it throws goes to stderr. */
+function guarded(onError: (error: Error) => void): (error: Error) => void {
+  return (error) => {
+    try {
+      onError(error);
+    } catch (thrown) {
+      console.error("instance-chart: the error handler threw", thrown, "while handling", error);
+    }
+  };
 }

@@ -110,7 +110,8 @@ function checkClusterSize(n: number): void {
  * @param options A signal to stop waiting.
  * @returns A promise that resolves once the chart has `n` instances.
  * @throws {RangeError} If `n` is not a positive integer (`NaN`, `1.5`, `0`),
- *   which no chart could ever reach.
+ *   which no chart could ever reach, or more than the chart can hold
+ *   (`limits.maxEntries` and this one).
  * @throws {TypeError} If `n` is not a number, or `signal` not an AbortSignal.
  * @throws {DiscoveryError} If the chart closes first.
  * @throws {unknown} The signal's reason, if it aborts first.
@@ -134,6 +135,13 @@ export async function foundEveryone(
   options: WaitOptions = {},
 ): Promise<void> {
   checkClusterSize(n);
+  const { capacity } = driverOf(chart);
+  if (n > capacity) {
+    // It would wait forever: a full chart takes no newcomer that is heard twice.
+    throw new RangeError(
+      `Cannot wait for ${n} instances: the chart holds at most ${capacity} (limits.maxEntries and this one)`,
+    );
+  }
   const signal = checkSignal(options, `wait for ${n} instances`);
   signal?.throwIfAborted();
   if (chart.size >= n) return;
@@ -171,7 +179,8 @@ function closedWith(chart: Chart<Entry>, n: number): DiscoveryError {
  * @param n The size of the cluster: a positive integer.
  * @param options A signal to stop waiting.
  * @returns A promise that resolves once the chart holds a majority.
- * @throws {RangeError} If `n` is not a positive integer (`NaN`, `1.5`, `0`).
+ * @throws {RangeError} If `n` is not a positive integer (`NaN`, `1.5`, `0`),
+ *   or its majority is more than the chart can hold.
  * @throws {TypeError} If `n` is not a number, or `signal` not an AbortSignal.
  * @throws {DiscoveryError} If the chart closes first.
  * @throws {unknown} The signal's reason, if it aborts first.

@@ -11,6 +11,7 @@ import { setImmediate } from "node:timers";
 import type { ChartEvent, Entry, RemoveReason } from "./core/entry.ts";
 import type { InterfaceOptions } from "./io/interfaces.ts";
 import { type DiscoveryMode, type Outbox, Protocol, type ProtocolConfig } from "./core/protocol.ts";
+import { DEFAULT_MAX_ENTRIES } from "./core/peers.ts";
 import { DiscoveryError } from "./errors.ts";
 import type { EventQueue } from "./events.ts";
 import { type Link, Links } from "./io/links.ts";
@@ -116,6 +117,11 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     const driver = new Driver<E>(config);
     await driver.#open();
     return driver;
+  }
+
+  /** The most instances the chart can hold, this one included. */
+  get capacity(): number {
+    return (this.#config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES) + 1;
   }
 
   /** Whether the chart is closed. */

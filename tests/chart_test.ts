@@ -269,6 +269,23 @@ Deno.test("waiting for a cluster size that is not a positive integer rejects wit
   await foundMajority(chart, 2, { signal: deadline() });
 });
 
+Deno.test("waiting for more instances than the chart can hold rejects with RangeError", async () => {
+  await using chart = await new ChartBuilder().withId(1).withServicePort(1)
+    .withDiscoveryPort(freshPort()).localDiscovery(true).withLimits({ maxEntries: 2 }).finish();
+  // Two others and this one: four would wait forever.
+  await assert.rejects(foundEveryone(chart, 4), {
+    name: "RangeError",
+    message:
+      "Cannot wait for 4 instances: the chart holds at most 3 (limits.maxEntries and this one)",
+  });
+  await assert.rejects(foundMajority(chart, 7), RangeError);
+  await foundEveryone(chart, 1, { signal: deadline() });
+  await foundMajority(chart, 6, { signal: AbortSignal.timeout(50) }).then(
+    () => assert.fail("a majority of 6 is 3, more than this chart alone"),
+    (error) => assert.equal(error.name, "TimeoutError"),
+  );
+});
+
 Deno.test("the chart's setters reject sparse or malformed arguments and discovery goes on", async () => {
   await using group = await Charts.start(2, "auto");
   const [chart, peer] = group.charts;

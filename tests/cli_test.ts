@@ -759,6 +759,26 @@ Deno.test("the cli says which key file it cannot read and exits with 1", async (
   }
 });
 
+Deno.test("the cli refuses a key file too large for a key, and one that never ends", async () => {
+  const signal = AbortSignal.timeout(DEADLINE);
+  // /dev/zero never ends: read whole, it would fill the memory.
+  const endless = await runCli(["--key-file", "/dev/zero", "--duration", "0.2"], { signal });
+  assert.equal(endless.code, 1);
+  assert.match(endless.stderr, /Cannot use key file \/dev\/zero: it is larger than 4096 bytes/);
+  const large = await Deno.makeTempFile();
+  try {
+    await Deno.writeFile(large, new Uint8Array(4_097).fill(7), { mode: 0o600 });
+    const run = await runCli(["--key-file", large, "--duration", "0.2"], { signal });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /it is larger than 4096 bytes/);
+    await Deno.writeFile(large, new Uint8Array(4_096).fill(7), { mode: 0o600 });
+    const largest = await runCli(["--key-file", large, "--duration", "0.2"], { signal });
+    assert.equal(largest.code, 0, largest.stderr);
+  } finally {
+    await Deno.remove(large);
+  }
+});
+
 Deno.test("the cli and its doctor warn once when the key file is open to others, and still use it", async () => {
   const discoveryPort = freshPort();
   const key = "a shared key for the key mode test";

@@ -346,6 +346,38 @@ Deno.test("a failing send is reported and discovery goes on", async () => {
   ]);
 });
 
+Deno.test("an error handler that throws ends nothing: the throw goes to stderr", async () => {
+  const discoveryPort = freshPort();
+  const faulty = new FaultyTransport(0, 2);
+  faulty.sendFailures = 2;
+  let calls = 0;
+  const printed: unknown[][] = [];
+  const realError = console.error;
+  console.error = (...data: unknown[]) => printed.push(data);
+  try {
+    await using a = await new ChartBuilder().withId(1).withServicePort(1).withDiscoveryPort(
+      discoveryPort,
+    )
+      .localDiscovery(true).withRampdown(FAST).withTransport(faulty)
+      .withErrorHandler(() => {
+        calls++;
+        throw new Error("the handler's own bug");
+      }).finish();
+    await using b = await fastChart(2, discoveryPort);
+    maintain(a);
+    maintain(b);
+    await foundEveryone(a, 2, { signal: deadline() });
+    await foundEveryone(b, 2, { signal: deadline() });
+  } finally {
+    console.error = realError;
+  }
+  assert.equal(calls, 2);
+  const throws = printed.filter(([first]) => first === "instance-chart: the error handler threw");
+  assert.equal(throws.length, 2);
+  assert.equal((throws[0][1] as Error).message, "the handler's own bug");
+  assert.equal((throws[0][3] as Error).message, "send ENETUNREACH");
+});
+
 Deno.test("a jump of the wall clock changes nothing", async () => {
   const discoveryPort = freshPort();
   await using a = await fastChart(1, discoveryPort);

@@ -23,6 +23,26 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const warned = new Set<string>();
 
 /**
+ * The largest key file read, in bytes. A key is best 32 random bytes; a
+ * larger file is a mistake (a wrong path, `/dev/zero`), and is refused
+ * before it fills the memory.
+ */
+export const MAX_KEY_FILE_SIZE = 4_096;
+
+/** Reads a file's first bytes, at most `limit` of them: a device or a pipe may never end. */
+function readAtMost(path: string, limit: number): Uint8Array {
+  using file = Deno.openSync(path);
+  const bytes = new Uint8Array(limit);
+  let length = 0;
+  while (length < limit) {
+    const read = file.readSync(bytes.subarray(length));
+    if (read === null) break;
+    length += read;
+  }
+  return bytes.slice(0, length);
+}
+
+/**
  * Reads the shared key: from the key file, else from the environment, else
  * none. Never from the command line, where other users of the machine could
  * read it.
@@ -39,8 +59,9 @@ const warned = new Set<string>();
  * @param keyFile The key file, if one was named.
  * @param warn Called with a warning about the key file.
  * @returns The key's bytes, or `undefined` for none.
- * @throws {DiscoveryError} If the key file cannot be read, or the key (from
- *   the file or the environment) is empty.
+ * @throws {DiscoveryError} If the key file cannot be read or is larger than
+ *   {@linkcode MAX_KEY_FILE_SIZE}, or the key (from the file or the
+ *   environment) is empty.
  */
 export function readKey(
   keyFile: string | undefined,
@@ -60,12 +81,17 @@ export function readKey(
   let bytes: Uint8Array;
   let mode: number | null;
   try {
-    bytes = Deno.readFileSync(keyFile);
+    bytes = readAtMost(keyFile, MAX_KEY_FILE_SIZE + 1);
     mode = Deno.statSync(keyFile).mode;
   } catch (error) {
     throw new DiscoveryError(`Cannot read key file ${keyFile}: ${(error as Error).message}`, {
       cause: error,
     });
+  }
+  if (bytes.length > MAX_KEY_FILE_SIZE) {
+    throw new DiscoveryError(
+      `Cannot use key file ${keyFile}: it is larger than ${MAX_KEY_FILE_SIZE} bytes, too large for a key (32 random bytes are best)`,
+    );
   }
   // Null where the system has no such modes (Windows).
   if (mode !== null && (mode & 0o077) !== 0 && !warned.has(keyFile)) {
