@@ -147,6 +147,9 @@ Deno.test("SRV records give each member's address and port, and our own is skipp
   assert.ok(counters.seedAnnouncements > 0);
   assert.equal(counters.dropped.own, 0);
   assert.equal(p1.lines.some((line) => line.type === "error"), false);
+  // Its goodbye went to the port the SRV record gave.
+  const removed = await p3.removes("1", signal);
+  assert.deepEqual([removed.reason, removed.address], ["goodbye", a1.address]);
 });
 
 Deno.test("a subnet with multicast turned off everywhere still converges through seeds", async () => {
@@ -210,6 +213,9 @@ Deno.test("a seed that does not exist and a name that does not resolve are repor
   await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
   assert.deepEqual(entryOf(p1, "3"), expected("3", b1, 9003));
   assert.equal(errors().some((message) => message.includes(b1.address)), false);
+  await p3.close(signal);
+  const removed = await p1.removes("3", signal);
+  assert.deepEqual([removed.reason, removed.address], ["goodbye", b1.address]);
 });
 
 /**
