@@ -14,7 +14,7 @@ import { Lines } from "./_lines.ts";
 import { requireTool } from "./_tools.ts";
 import { DEFAULT_HEADER } from "../mod.ts";
 
-const DEADLINE = 40_000;
+const DEADLINE = 60_000;
 /** Short intervals, so that expiry and re-resolution show within the deadline. */
 const RAMPDOWN = { min: 100, max: 500, rampdown: 1_000 };
 
