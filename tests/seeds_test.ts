@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import { freshPort } from "./_charts.ts";
 import { Lines } from "./_lines.ts";
 import { requireTool } from "./_tools.ts";
-import { DEFAULT_HEADER } from "../mod.ts";
+import { ChartBuilder, DEFAULT_HEADER, maintain } from "../mod.ts";
+import dgram from "node:dgram";
 
 const DEADLINE = 60_000;
 /** Short intervals, so that expiry and re-resolution show within the deadline. */
@@ -297,4 +298,31 @@ Deno.test("with keys, a newcomer that names us as its seed is answered across th
   await p1.until((line) => (line.counters?.dropped.unsigned ?? 0) > 0, signal);
   assert.equal(p1.charted.has("4"), false);
   assert.equal(stranger.charted.has("1"), false);
+});
+
+Deno.test("a chart closed while its seed name is being resolved reports nothing and leaves no timer", async () => {
+  // A name server that never answers: each query would wait out its timeout.
+  const silent = dgram.createSocket("udp4");
+  const queried = new Promise<void>((resolve) => silent.once("message", () => resolve()));
+  await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve));
+  try {
+    const errors: Error[] = [];
+    const chart = await new ChartBuilder()
+      .withId(1)
+      .withServicePort(9001)
+      .withDiscoveryPort(freshPort())
+      .localDiscovery(true)
+      .withSeeds(["peers.lab"], { nameServer: `127.0.0.1:${silent.address().port}` })
+      .withErrorHandler((error) => errors.push(error))
+      .finish();
+    const running = maintain(chart);
+    await queried;
+    // Closing cancels the queries under way: their end is no error to report,
+    // and no retry is planned (the test's sanitizers fail it on a timer left).
+    await chart.close();
+    await running;
+    assert.deepEqual(errors.map((error) => error.message), []);
+  } finally {
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
 });

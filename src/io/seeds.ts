@@ -89,13 +89,16 @@ function isNotFound(error: unknown): boolean {
   return code === "ENOTFOUND" || code === "ENODATA" || code === "NXDOMAIN";
 }
 
-/** The resolver of this runtime, asking `nameServer` when given. */
-function runtimeDns(nameServer: NameServer | undefined): Dns {
+/**
+ * The resolver of this runtime, asking `nameServer` when given; `closed`
+ * cancels the queries under way.
+ */
+function runtimeDns(nameServer: NameServer | undefined, closed: AbortSignal): Dns {
   // deno-lint-ignore no-explicit-any
   const deno = (globalThis as any).Deno;
   if (typeof deno?.resolveDns === "function") {
     const options = () => ({
-      signal: AbortSignal.timeout(QUERY_TIMEOUT),
+      signal: AbortSignal.any([closed, AbortSignal.timeout(QUERY_TIMEOUT)]),
       ...(nameServer ? { nameServer: { ipAddr: nameServer.address, port: nameServer.port } } : {}),
     });
     return {
@@ -119,6 +122,7 @@ function runtimeDns(nameServer: NameServer | undefined): Dns {
     loaded ??= import("node:dns/promises").then(({ Resolver }) => {
       const resolver = new Resolver({ timeout: QUERY_TIMEOUT, tries: 1 });
       if (nameServer) resolver.setServers([formatHostPort(nameServer.address, nameServer.port)]);
+      closed.addEventListener("abort", () => resolver.cancel(), { once: true });
       return resolver;
     });
   return {
@@ -163,10 +167,12 @@ export class SeedResolver {
   readonly #names: NameState[] = [];
   #silenceTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Aborted on close: no query outlives the chart. */
+  readonly #closing = new AbortController();
 
   private constructor(options: SeedResolverOptions) {
     this.#options = options;
-    this.#dns = runtimeDns(options.nameServer);
+    this.#dns = runtimeDns(options.nameServer, this.#closing.signal);
   }
 
   /**
@@ -193,7 +199,7 @@ export class SeedResolver {
         set.set(seed.text, [{ address: seed.host, port: seed.port ?? discoveryPort }], now);
       }
     }
-    for (const state of resolver.#names) resolver.#resolve(state);
+    for (const state of resolver.#names) resolver.#schedule(state, 0);
     const every = Math.min(MIN_RESOLVE_PERIOD, options.silentAfter);
     resolver.#silenceTimer = setInterval(() => resolver.#checkSilence(), every);
     return resolver;
@@ -209,15 +215,25 @@ export class SeedResolver {
       if (state.resolving || this.#closed) continue;
       const due = state.lastStarted + MIN_RESOLVE_PERIOD;
       clearTimeout(state.timer);
-      state.timer = setTimeout(() => this.#resolve(state), Math.max(0, due - now));
+      this.#schedule(state, Math.max(0, due - now));
     }
   }
 
-  /** Stops resolving. */
+  /** Stops resolving, and cancels the queries under way. */
   close(): void {
     this.#closed = true;
     clearInterval(this.#silenceTimer);
     for (const state of this.#names) clearTimeout(state.timer);
+    this.#closing.abort();
+  }
+
+  /** Resolves a name after a delay; what goes wrong is reported, never thrown. */
+  #schedule(state: NameState, delay: number): void {
+    state.timer = setTimeout(() => {
+      this.#resolve(state).catch((error) => {
+        if (!this.#closed) this.#options.onError(error as Error);
+      });
+    }, delay);
   }
 
   #checkSilence(): void {
@@ -288,7 +304,7 @@ export class SeedResolver {
         delay = resolveDelay(resolution.ttl);
       }
     }
-    state.timer = setTimeout(() => this.#resolve(state), delay);
+    this.#schedule(state, delay);
   }
 }
 
@@ -374,7 +390,8 @@ export async function resolveSeeds(
   discoveryPort: number,
   nameServer?: NameServer,
 ): Promise<SeedReport[]> {
-  const dns = runtimeDns(nameServer);
+  // Once: each query ends by its own timeout.
+  const dns = runtimeDns(nameServer, new AbortController().signal);
   return await Promise.all(seeds.map(async (seed): Promise<SeedReport> => {
     if (!seed.isName) {
       return { seed, addresses: [{ address: seed.host, port: seed.port ?? discoveryPort }] };
