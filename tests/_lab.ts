@@ -431,15 +431,31 @@ export class LabDns implements AsyncDisposable {
   readonly address: string;
   readonly #child: Deno.ChildProcess;
   readonly #dir: string;
-  readonly #log: AsyncIterator<string>;
+  /** Its log, read as it comes, so that the pipe never fills. */
+  readonly #log: string[] = [];
+  #logged = Promise.withResolvers<void>();
+  #exited = false;
+  readonly #reading: Promise<void>;
 
   private constructor(address: string, child: Deno.ChildProcess, dir: string) {
     this.address = address;
     this.#child = child;
     this.#dir = dir;
-    this.#log = child.stderr
-      .pipeThrough(new TextDecoderStream())
-      .pipeThrough(new TextLineStream())[Symbol.asyncIterator]();
+    this.#reading = this.#read(child.stderr);
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+    try {
+      const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+      for await (const line of lines) {
+        this.#log.push(line);
+        this.#logged.resolve();
+        this.#logged = Promise.withResolvers();
+      }
+    } finally {
+      this.#exited = true;
+      this.#logged.resolve();
+    }
   }
 
   /**
@@ -448,12 +464,14 @@ export class LabDns implements AsyncDisposable {
    * @param host The host.
    * @param records The names and their addresses.
    * @param srv SRV records: a name, and the targets and ports it lists.
+   * @param ttl The TTL of every record, in seconds.
    * @returns The server, once it answers.
    */
   static async start(
     host: LabHost,
     records: HostRecords,
     srv: Record<string, Array<{ target: string; port: number }>> = {},
+    ttl = 1,
   ): Promise<LabDns> {
     await requireTool("dnsmasq");
     const dir = await Deno.makeTempDir({ prefix: "lab_dns_" });
@@ -474,16 +492,17 @@ export class LabDns implements AsyncDisposable {
       "--port=53",
       "--user=root",
       "--pid-file=",
-      // The shortest TTL: what a chart re-resolves by is its own bounds.
-      "--local-ttl=1",
+      // By default the shortest: what a chart re-resolves by is then its own bounds.
+      `--local-ttl=${ttl}`,
       "--log-facility=-",
+      "--log-queries",
       ...Object.entries(srv).flatMap(([name, targets]) =>
         targets.map(({ target, port }) => `--srv-host=${name},${target},${port}`)
       ),
     ];
     const child = new Deno.Command("ip", { args, stderr: "piped", stdout: "null" }).spawn();
     const dns = new LabDns(host.address, child, dir);
-    await dns.#waitFor((line) => line.includes("started"));
+    await dns.#waitFor(0, (line) => line.includes("started"));
     return dns;
   }
 
@@ -494,15 +513,32 @@ export class LabDns implements AsyncDisposable {
    */
   async setRecords(records: HostRecords): Promise<void> {
     await Deno.writeTextFile(`${this.#dir}/hosts`, hostsFile(records));
+    const from = this.#log.length;
     this.#child.kill("SIGHUP");
-    await this.#waitFor((line) => line.includes(`read ${this.#dir}/hosts`));
+    await this.#waitFor(from, (line) => line.includes(`read ${this.#dir}/hosts`));
   }
 
-  async #waitFor(done: (line: string) => boolean): Promise<void> {
-    while (true) {
-      const next = await this.#log.next();
-      if (next.done) throw new Error("dnsmasq exited");
-      if (done(next.value)) return;
+  /**
+   * Waits until a host has asked for a name's A, AAAA and SRV records, as a
+   * chart resolving a seed does: dnsmasq has answered each by then.
+   *
+   * @param name The name.
+   * @param host The address that asks.
+   */
+  async queried(name: string, host: string): Promise<void> {
+    for (const type of ["A", "AAAA", "SRV"]) {
+      await this.#waitFor(0, (line) => line.includes(`query[${type}] ${name} from ${host}`));
+    }
+  }
+
+  /** Waits for a line of the log from index `from` on that satisfies `done`. */
+  async #waitFor(from: number, done: (line: string) => boolean): Promise<void> {
+    for (let i = from;; i++) {
+      while (i >= this.#log.length) {
+        if (this.#exited) throw new Error(`dnsmasq exited; its log:\n${this.#log.join("\n")}`);
+        await this.#logged.promise;
+      }
+      if (done(this.#log[i])) return;
     }
   }
 
@@ -514,7 +550,7 @@ export class LabDns implements AsyncDisposable {
       // Already gone.
     }
     await this.#child.status;
-    await this.#child.stderr.cancel().catch(() => {});
+    await this.#reading;
     await Deno.remove(this.#dir, { recursive: true });
   }
 }

@@ -188,3 +188,64 @@ Deno.test("a Node.js process resolves a seed name with node:dns and joins a Deno
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a Node.js chart resolves its seeds again at once, not at the records' TTL, when an unnamed instance reaches it", async () => {
+  await requireTool("node");
+  await buildForNode();
+  const dir = await nodeProject({ "peer.mjs": NODE_PEER });
+  await using a = await LabNet.create(1);
+  await using b = await LabNet.create(1);
+  const router = await a.routeTo(b);
+  const [nodeHost] = a.hosts;
+  const [denoHost] = b.hosts;
+  // A one-minute TTL: Node.js's resolver reports it, and the chart would wait that long.
+  await using dns = await LabDns.start(router, { "peers.lab": [nodeHost.address] }, {}, 60);
+  const node = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      nodeHost.name,
+      "node",
+      `${dir}/peer.mjs`,
+      "2",
+      "9002",
+      "peers.lab",
+      dns.address,
+    ],
+    cwd: dir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Lines("node's stdout", node.stdout);
+  const stderr = new Lines("node's stderr", node.stderr);
+  // Well within the TTL, and beyond the 5 s between two resolutions at most.
+  const signal = AbortSignal.timeout(40_000);
+  try {
+    await stdout.line("ready", (line) => line.includes('"ready"'), signal);
+    await dns.queried("peers.lab", nodeHost.address);
+    // DNS lists the newcomer only after the chart resolved the name.
+    await dns.setRecords({ "peers.lab": [nodeHost.address, denoHost.address] });
+    await using deno = new Peer(
+      { id: "1", ports: [9001], localDiscovery: false, seeds: [nodeHost.address] },
+      denoHost,
+    );
+    const found = await stdout.line("the newcomer", (line) => line.includes('"added"'), signal);
+    assert.equal(JSON.parse(found).address, denoHost.address);
+    // Unnamed and off the link, it got no answer; the name resolved again made it a seed.
+    await deno.charts(["2"], signal);
+    assert.equal(deno.charted.get("2")?.address, nodeHost.address);
+    assert.deepEqual(deno.charted.get("2")?.ports, [9002]);
+    await node.stdin.close();
+    assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
+  } finally {
+    try {
+      node.kill("SIGKILL");
+    } catch {
+      // It has exited.
+    }
+    await node.status;
+    await Promise.all([stdout.done, stderr.done]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
