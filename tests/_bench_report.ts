@@ -152,6 +152,8 @@ export interface Report {
   codec: CodecRow[];
   /** How the figures were taken, one line each. */
   notes: string[];
+  /** Sections rendered by modules of their own, in Markdown, shown before the others. */
+  lead?: string[];
 }
 
 /**
@@ -267,6 +269,7 @@ export function renderMarkdown(report: Report): string {
     `- Run: ${report.date}`,
     "",
   );
+  for (const section of report.lead ?? []) out.push(section.trimEnd(), "");
   out.push("## Discovery time", "");
   out.push(table(
     [

@@ -39,6 +39,7 @@ import {
   type Totals,
 } from "./_bench_groups.ts";
 import { BenchPeer, closePeers } from "./_bench_remote.ts";
+import { freshSection, FULL_FRESH, QUICK_FRESH, renderFresh } from "./_bench_fresh.ts";
 import {
   type CodecRow,
   type CostRow,
@@ -1344,6 +1345,12 @@ async function main(): Promise<void> {
 
   await scenario("join through seeds across a router", async () => {
     report.times.push(...await seedJoinRows(plan, transport));
+  });
+
+  await scenario("fresh-process joins", async () => {
+    report.lead = [
+      renderFresh(await freshSection(plan.mode === "full" ? FULL_FRESH : QUICK_FRESH)),
+    ];
   });
 
   const markdown = await format("md", renderMarkdown(report));

@@ -57,7 +57,7 @@ Deno.test("the benchmark's quick run prints its figures as well-formed tables, a
       for (const row of rows) assert.equal(row.length, rows[0].length, `row ${row}`);
     }
 
-    const times = table(all, "Median / floor");
+    const times = table(all, "Rust crate");
     const scenarios = times.slice(1).map((row) => `${row[0]} / ${row[1]}`);
     for (
       const expected of [
@@ -79,6 +79,32 @@ Deno.test("the benchmark's quick run prints its figures as well-formed tables, a
         assert.ok(NUMBER.test(cell) || cell === "timeout", `${cell} in ${row[0]}`);
       }
     }
+
+    const fresh = table(all, "First found (ms)").slice(1);
+    for (
+      const [placement, n] of [["one host, running in one process", "10"], [
+        "one host, running in a process each",
+        "5",
+      ]]
+    ) {
+      for (const who of ["Deno, Deno.listenDatagram", "Deno, node:dgram", "Node.js"]) {
+        const row = fresh.find((cells) =>
+          cells[0] === placement && cells[1] === n && cells[2].startsWith(who)
+        );
+        assert.ok(row, `a fresh newcomer in ${who} joining ${n} running ${placement}`);
+        assert.equal(row[3], "3", `every trial of ${row} found everyone`);
+        for (const cell of row.slice(4, 9)) assert.match(cell, NUMBER, `${cell} in ${row}`);
+        const [median, , build, first] = row.slice(4, 8).map((cell) =>
+          Number(cell.replaceAll(",", ""))
+        );
+        assert.ok(build <= first && first <= median, `built, then one found, then all: ${row}`);
+      }
+    }
+    assert.ok(
+      fresh.some((cells) => cells[2].startsWith("bonjour-service")) ||
+        /bonjour-service and node-discover failed\*\*: .*not installed/.test(written),
+      "bonjour-service measured, or said to be missing",
+    );
 
     const packets = table(all, "Answers from running");
     assert.equal(packets.length, 3, "one row per join scenario");

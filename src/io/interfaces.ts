@@ -7,6 +7,21 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 
+/**
+ * Deno's own file API where there is one: on a fresh process's way to its
+ * first announcement, node:fs's first reads cost Deno 0.5 to 0.6 ms, its own
+ * 0.1 to 0.2 ms.
+ */
+const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+
+function readText(path: string): string {
+  return deno ? deno.readTextFileSync(path) : readFileSync(path, "utf8");
+}
+
+function readNames(path: string): string[] {
+  return deno ? Array.from(deno.readDirSync(path), (entry) => entry.name) : readdirSync(path);
+}
+
 /** An IPv4 interface. */
 export interface NetInterface {
   /** Its name, such as `eth0`. */
@@ -105,13 +120,13 @@ function readInterfaces(): NetInterface[] {
  */
 function namespaceFlags(): Map<string, number> | undefined {
   try {
-    const ours = readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2)
+    const ours = readText("/proc/self/net/dev").split("\n").slice(2)
       .map((line) => line.split(":")[0].trim()).filter(Boolean).sort();
-    const shown = readdirSync("/sys/class/net").sort();
+    const shown = readNames("/sys/class/net").sort();
     if (ours.join() !== shown.join()) return undefined;
     return new Map(ours.map((name) => [
       name,
-      Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, "utf8").trim(), 16),
+      Number.parseInt(readText(`/sys/class/net/${name}/flags`).trim(), 16),
     ]));
   } catch {
     return undefined;

@@ -6,12 +6,34 @@
  */
 
 import dgram from "node:dgram";
+import { isIP } from "node:net";
 import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
+
+type LookupCallback = (error: Error | null, address: string, family: number) => void;
+
+/**
+ * Resolves the addresses a socket binds and sends to, which are addresses
+ * already: without it, node:dgram loads node:dns, whose resolver starts up on
+ * the first bind (measured in a fresh process: 1 ms in Node.js, 5 to 8 ms in
+ * Deno). A name, should one come, goes to node:dns as before.
+ */
+function lookup(address: string, options: unknown, callback?: LookupCallback): void {
+  const done = (typeof options === "function" ? options : callback) as LookupCallback;
+  if (isIP(address) === 4) {
+    // Asynchronous, as node:dns answers.
+    queueMicrotask(() => done(null, address, 4));
+    return;
+  }
+  import("node:dns").then(
+    ({ lookup }) => lookup(address, 4, done),
+    (error) => done(error, "", 4),
+  );
+}
 
 /** Opens sockets with `node:dgram`. */
 export const nodeTransport: Transport = {
   async open(options: SocketOptions): Promise<DatagramSocket> {
-    const socket = dgram.createSocket({ type: "udp4", reuseAddr: options.reuseAddress });
+    const socket = dgram.createSocket({ type: "udp4", reuseAddr: options.reuseAddress, lookup });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
       socket.bind({ address: options.hostname, port: options.port }, () => {
