@@ -23,6 +23,7 @@ if (options.header) builder = builder.withHeader(BigInt(options.header));
 if (options.rampdown) builder = builder.withRampdown(options.rampdown);
 if (options.interfaces) builder = builder.withInterfaces(options.interfaces);
 if (options.keys) builder = builder.withKeys(options.keys);
+if (options.family) builder = builder.withFamily(options.family);
 const withData: ChartBuilder<true, Entry> = options.ports
   ? builder.withServicePorts(options.ports)
   : builder.customMsg(options.msg);

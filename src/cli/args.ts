@@ -10,6 +10,7 @@ import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../../mod.ts";
 import { checkMsg, checkServicePorts, MAX_PORT, MIN_PORT } from "../config.ts";
 import { isUint64 } from "../core/wire.ts";
 import { randomId } from "../ids.ts";
+import type { AddressFamily } from "../io/interfaces.ts";
 
 /** A command line that cannot be run as given; the CLI exits with code 2. */
 export class UsageError extends Error {
@@ -40,6 +41,8 @@ export interface ChartOptions {
   discoveryPort: number;
   /** Which interfaces to use. */
   interfaces: { include?: string[]; exclude?: string[]; loopbackOnly?: boolean };
+  /** Which address families. */
+  family: AddressFamily;
   /** A file holding the shared key; `INSTANCE_CHART_KEY` is read when absent. */
   keyFile?: string;
 }
@@ -109,6 +112,8 @@ const COMMON_HELP = `Common options:
   --interface NAME    only use this interface; repeat it for several
   --exclude-interface NAME  never use this interface; repeat it for several
   --loopback-only     stay on this machine (only the loopback interface)
+  --family F          ipv4, ipv6 or both (default both: IPv6 on the
+                      interfaces that have an IPv6 address, group ff02::fb)
   --key-file PATH     sign and verify with the shared key in this file (its
                       bytes; a text file without one final newline); the
                       text of INSTANCE_CHART_KEY, read the same way, is used
@@ -129,13 +134,16 @@ const JSON_HELP = `JSON lines (--json) have these fields:
              "added", "updated", "removed" (a change to the chart), or
              "collision" (another instance announces a charted id, or ours)
   id         the instance's id, as a decimal string
-  address    the IPv4 address it was heard from
+  address    the address it was heard from: IPv4 if it was heard over IPv4,
+             else IPv6 (a link-local one with its zone, fe80::1%eth0)
+  addresses  (heard over both families) its IPv4 and its IPv6 address
   ports      its service ports (port announcements), or
   msg        its custom message (custom-message announcements)
   firstSeen  when this command first charted it (ISO 8601, UTC)
   lastSeen   when it was last heard (ISO 8601, UTC)
   time       (changes) when the change happened
-  previous   ("updated") the instance before: { address, ports or msg }
+  previous   ("updated") the instance before: { address, addresses, ports
+             or msg }
   reason     ("removed") why it left: "goodbye", "expired", "forgotten" or
              "evicted"
   withUs     ("collision") whether the other instance announces our own id`;
@@ -246,6 +254,7 @@ const OPTIONS = {
   interface: { type: "string", multiple: true },
   "exclude-interface": { type: "string", multiple: true },
   "loopback-only": { type: "boolean" },
+  family: { type: "string" },
   "key-file": { type: "string" },
   duration: { type: "string" },
   timeout: { type: "string" },
@@ -267,6 +276,7 @@ const COMMON_FLAGS: readonly Flag[] = [
   "interface",
   "exclude-interface",
   "loopback-only",
+  "family",
   "key-file",
   "help",
   "version",
@@ -310,6 +320,12 @@ function parseSeconds(flag: string, text: string): number {
     );
   }
   return value;
+}
+
+function parseFamily(text: string | undefined): AddressFamily {
+  if (text === undefined) return "both";
+  if (text === "ipv4" || text === "ipv6" || text === "both") return text;
+  throw new UsageError(`--family must be ipv4, ipv6 or both, not '${text}'`);
 }
 
 type Values = {
@@ -427,6 +443,7 @@ function finish(command: CommandName, values: Values, rest: string[]): Command {
       exclude: values["exclude-interface"] as string[] | undefined,
       loopbackOnly: values["loopback-only"] === true,
     },
+    family: parseFamily(values.family as string | undefined),
     keyFile: values["key-file"] as string | undefined,
   };
   const output = { watch: values.watch === true, json: values.json === true };

@@ -1,0 +1,183 @@
+import "./_lab.ts";
+import assert from "node:assert/strict";
+import { LabNet, Peer, type PeerLine, type PeerOptions } from "./_lab.ts";
+import { freshPort } from "./_charts.ts";
+
+/** Generous: the peers find each other within a round or two. */
+const DEADLINE = 20_000;
+
+/** What a peer has charted: id, address, all addresses and ports, by id. */
+function chartOf(peer: Peer): Array<[string, string, string[] | undefined, number[]]> {
+  return [...peer.charted.values()]
+    .map((line: PeerLine): [string, string, string[] | undefined, number[]] => [
+      line.id!,
+      line.address!,
+      line.addresses,
+      line.ports!,
+    ])
+    .sort(([a], [b]) => Number(a) - Number(b));
+}
+
+function peerOptions(id: number, discoveryPort: number, more: Partial<PeerOptions> = {}) {
+  return { id: `${id}`, ports: [9000 + id], discoveryPort, localDiscovery: false, ...more };
+}
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`an IPv6-only link charts every peer at its IPv6 address (${transport})`, async () => {
+    const signal = AbortSignal.timeout(DEADLINE);
+    await using lab = await LabNet.create(3, [{ ipv4: false, ipv6: "ula" }, {
+      ipv4: false,
+      ipv6: "ula",
+    }, { ipv4: false, ipv6: "ula" }]);
+    const port = freshPort();
+    const peers = lab.hosts.map((host, i) =>
+      new Peer(peerOptions(i + 1, port, { transport, family: "ipv6" }), host)
+    );
+    try {
+      for (const [i, peer] of peers.entries()) {
+        const others = [1, 2, 3].filter((id) => id !== i + 1);
+        await peer.charts(others.map(String), signal);
+        assert.deepEqual(
+          chartOf(peer),
+          others.map((id) => [`${id}`, lab.hosts[id - 1].ula, undefined, [9000 + id]]),
+        );
+      }
+    } finally {
+      for (const peer of peers) await peer[Symbol.asyncDispose]();
+    }
+  });
+
+  Deno.test(`a dual-stack link charts each peer once, at its IPv4 address with both listed (${transport})`, async () => {
+    const signal = AbortSignal.timeout(DEADLINE);
+    await using lab = await LabNet.create(2, [{ ipv6: "ula" }, { ipv6: "ula" }]);
+    const port = freshPort();
+    const peers = lab.hosts.map((host, i) =>
+      new Peer(peerOptions(i + 1, port, { transport }), host)
+    );
+    try {
+      for (const [i, peer] of peers.entries()) {
+        const other = lab.hosts[1 - i];
+        await peer.until(() => peer.charted.get(`${2 - i}`)?.addresses !== undefined, signal);
+        assert.deepEqual(chartOf(peer), [[`${2 - i}`, other.ipv4, [other.ipv4, other.ula], [
+          9002 - i,
+        ]]]);
+      }
+      // One entry per id: added once, never removed.
+      for (const peer of peers) {
+        assert.equal(peer.lines.filter((line) => line.type === "added").length, 1);
+        assert.equal(peer.lines.filter((line) => line.type === "removed").length, 0);
+      }
+    } finally {
+      for (const peer of peers) await peer[Symbol.asyncDispose]();
+    }
+  });
+}
+
+Deno.test("a v4-only and a v6-only host do not see each other, and a dual-stack host sees both", async () => {
+  const signal = AbortSignal.timeout(DEADLINE);
+  await using lab = await LabNet.create(3, [
+    { ipv4: true, ipv6: "none" },
+    { ipv4: false, ipv6: "ula" },
+    { ipv4: true, ipv6: "ula" },
+  ]);
+  const [v4, v6, dual] = lab.hosts;
+  const port = freshPort();
+  const peers = lab.hosts.map((host, i) =>
+    new Peer(peerOptions(i + 1, port, { stats: 300 }), host)
+  );
+  try {
+    await peers[2].charts(["1", "2"], signal);
+    await peers[0].charts(["3"], signal);
+    await peers[1].charts(["3"], signal);
+    // Some rounds more, at 100 ms to 1 s apart: what could reach them has.
+    for (const peer of peers) {
+      const seen = peer.lines.filter((line) => line.type === "stats").length;
+      await peer.until(
+        () => peer.lines.filter((line) => line.type === "stats").length >= seen + 5,
+        signal,
+      );
+    }
+    assert.deepEqual(chartOf(peers[0]), [["3", dual.ipv4, undefined, [9003]]]);
+    assert.deepEqual(chartOf(peers[1]), [["3", dual.ula, undefined, [9003]]]);
+    assert.deepEqual(chartOf(peers[2]), [
+      ["1", v4.ipv4, undefined, [9001]],
+      ["2", v6.ula, undefined, [9002]],
+    ]);
+  } finally {
+    for (const peer of peers) await peer[Symbol.asyncDispose]();
+  }
+});
+
+/** Runs a command on a lab host and returns what it printed. */
+async function runOn(host: string, ...command: string[]): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command("ip", {
+    args: ["netns", "exec", host, ...command],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, `${command.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
+  return text.trim();
+}
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`with link-local addresses only, a charted address with its zone reaches the peer's service (${transport})`, async () => {
+    const signal = AbortSignal.timeout(DEADLINE);
+    await using lab = await LabNet.create(2, [{ ipv4: false, ipv6: "link-local" }, {
+      ipv4: false,
+      ipv6: "link-local",
+    }]);
+    const [server, client] = lab.hosts;
+    // The service of instance 1: a TCP server on its service port that greets each connection.
+    const service = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        server.name,
+        "deno",
+        "eval",
+        `const l = Deno.listen({ hostname: "::", port: 9001 }); console.log("listening");
+         for await (const c of l) { await c.write(new TextEncoder().encode("service 1")); c.close(); }`,
+      ],
+      stdout: "piped",
+    }).spawn();
+    const port = freshPort();
+    const peers = [
+      new Peer(peerOptions(1, port, { transport }), server),
+      new Peer(peerOptions(2, port, { transport }), client),
+    ];
+    try {
+      await peers[1].charts(["1"], signal);
+      const [[id, address, addresses, ports]] = chartOf(peers[1]);
+      assert.deepEqual([id, address, addresses, ports], ["1", server.linkLocal, undefined, [9001]]);
+      assert.match(address, /^fe80::[0-9a-f:]+%eth0$/);
+      const reader = service.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      assert.equal((await reader.read()).value?.trim(), "listening");
+      reader.releaseLock();
+      const viaDeno = await runOn(
+        client.name,
+        "deno",
+        "eval",
+        `const c = await Deno.connect({ hostname: ${JSON.stringify(address)}, port: ${ports[0]} });
+         const b = new Uint8Array(64); const n = await c.read(b); c.close();
+         console.log(new TextDecoder().decode(b.subarray(0, n)));`,
+      );
+      assert.equal(viaDeno, "service 1");
+      const viaNode = await runOn(
+        client.name,
+        "node",
+        "-e",
+        `const s = require("node:net").connect({ host: ${JSON.stringify(address)}, port: ${
+          ports[0]
+        } });
+         s.on("data", (d) => { console.log(d.toString()); s.end(); });`,
+      );
+      assert.equal(viaNode, "service 1");
+    } finally {
+      for (const peer of peers) await peer[Symbol.asyncDispose]();
+      service.kill();
+      await service.status;
+      await service.stdout.cancel().catch(() => {});
+    }
+  });
+}
