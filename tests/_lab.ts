@@ -111,6 +111,15 @@ async function sysctl(host: string, key: string, value: string): Promise<void> {
   await run("ip", "netns", "exec", host, "sh", "-c", `echo ${value} > ${path}`);
 }
 
+/**
+ * Keeps a bridge or a cable's end in this namespace free of IPv6: they only
+ * carry frames, and a link-local address there would make the charts of
+ * this process discover over the lab's links too.
+ */
+function layerTwoOnly(iface: string): void {
+  Deno.writeTextFileSync(`/proc/sys/net/ipv6/conf/${iface}/disable_ipv6`, "1");
+}
+
 async function run(command: string, ...args: string[]): Promise<string> {
   const { code, stdout, stderr } = await new Deno.Command(command, {
     args,
@@ -177,6 +186,7 @@ export class LabNet implements AsyncDisposable {
     const lab = ++labCount;
     const bridge = `br${lab}`;
     await ip("link", "add", bridge, "type", "bridge", "mcast_snooping", "0");
+    layerTwoOnly(bridge);
     await ip("link", "set", bridge, "up");
     const hosts: LabHost[] = [];
     for (let i = 1; i <= n; i++) {
@@ -186,6 +196,7 @@ export class LabNet implements AsyncDisposable {
       const ula = ipv6 === "ula" ? `fd00:${lab}::${i}` : undefined;
       await ip("netns", "add", name);
       await ip("link", "add", `${name}v`, "type", "veth", "peer", "name", "eth0", "netns", name);
+      layerTwoOnly(`${name}v`);
       await ip("link", "set", `${name}v`, "master", bridge, "up");
       if (ipv6 === "none") {
         await sysctl(name, "net.ipv6.conf.eth0.disable_ipv6", "1");
@@ -233,6 +244,7 @@ export class LabNet implements AsyncDisposable {
   async moveCables(hosts: LabHost[], bridge?: string): Promise<void> {
     if (bridge && !this.#extraBridges.includes(bridge)) {
       await ip("link", "add", bridge, "type", "bridge", "mcast_snooping", "0");
+      layerTwoOnly(bridge);
       await ip("link", "set", bridge, "up");
       this.#extraBridges.push(bridge);
     }
@@ -263,6 +275,7 @@ export class LabNet implements AsyncDisposable {
       "netns",
       host.name,
     );
+    layerTwoOnly(`${host.name}w`);
     await ip("link", "set", `${host.name}w`, "master", other.bridge, "up");
     await sysctl(host.name, "net.ipv6.conf.eth1.disable_ipv6", "1");
     await ip("-n", host.name, "addr", "add", `${address}/24`, "dev", "eth1");

@@ -847,6 +847,14 @@ Deno.test("a dual-stack peer is one entry: its IPv4 address, and both in address
   assert.deepEqual([probe.to, probe.port], ["198.18.0.2", 40_004]);
 });
 
+Deno.test("a datagram older than the last adds no address, though it refreshes a known one", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 5 }));
+  chart.hear(1, from(2n, { seq: 4 }), { address: "fd00::66" });
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
+  assert.equal(chart.core.counters.dropped.stale, 1);
+});
+
 Deno.test("a dual-stack peer heard only over IPv6 for half its ttl is charted there", () => {
   const chart = Simulated.maintaining();
   chart.hear(0, from(2n, { seq: 1 }));
