@@ -109,12 +109,25 @@ Deno.test("a v4-only and a v6-only host do not see each other, and a dual-stack 
 });
 
 /** Runs a command on a lab host and returns what it printed. */
-async function runOn(host: string, ...command: string[]): Promise<string> {
-  const { code, stdout, stderr } = await new Deno.Command("ip", {
+async function runOn(
+  host: string,
+  ...args: [...string[], string | { stdin: string }]
+): Promise<string> {
+  const last = args.at(-1);
+  const input = typeof last === "object" ? last.stdin : undefined;
+  const command = (input === undefined ? args : args.slice(0, -1)) as string[];
+  const child = new Deno.Command("ip", {
     args: ["netns", "exec", host, ...command],
+    stdin: input === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
   const text = new TextDecoder().decode(stdout);
   assert.equal(code, 0, `${command.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
   return text.trim();
@@ -181,3 +194,110 @@ for (const transport of ["deno", "node"] as const) {
     }
   });
 }
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`over IPv6 alone, instances on one host find each other on its interface (${transport})`, async () => {
+    const signal = AbortSignal.timeout(DEADLINE);
+    await using lab = await LabNet.create(1, [{ ipv4: false, ipv6: "ula" }]);
+    const [host] = lab.hosts;
+    const port = freshPort();
+    // Loopback carries no IPv6 multicast: the interface's multicast loops back instead.
+    const peers = [1, 2].map((id) =>
+      new Peer(peerOptions(id, port, { transport, family: "ipv6", localDiscovery: true }), host)
+    );
+    try {
+      await peers[0].charts(["2"], signal);
+      await peers[1].charts(["1"], signal);
+      assert.deepEqual(chartOf(peers[0]), [["2", host.ula, undefined, [9002]]]);
+      assert.deepEqual(chartOf(peers[1]), [["1", host.ula, undefined, [9001]]]);
+    } finally {
+      for (const peer of peers) await peer[Symbol.asyncDispose]();
+    }
+  });
+}
+
+Deno.test("withFamily ipv4 on dual-stack hosts charts IPv4 addresses only", async () => {
+  const signal = AbortSignal.timeout(DEADLINE);
+  await using lab = await LabNet.create(2, [{ ipv6: "ula" }, { ipv6: "ula" }]);
+  const port = freshPort();
+  const peers = lab.hosts.map((host, i) =>
+    new Peer(peerOptions(i + 1, port, { family: "ipv4", stats: 300 }), host)
+  );
+  try {
+    await peers[0].charts(["2"], signal);
+    await peers[1].charts(["1"], signal);
+    // Some rounds more: an IPv6 announcement, were there one, would have come.
+    const seen = peers[0].lines.filter((line) => line.type === "stats").length;
+    await peers[0].until(
+      () => peers[0].lines.filter((line) => line.type === "stats").length >= seen + 5,
+      signal,
+    );
+    assert.deepEqual(chartOf(peers[0]), [["2", lab.hosts[1].ipv4, undefined, [9002]]]);
+    assert.deepEqual(chartOf(peers[1]), [["1", lab.hosts[0].ipv4, undefined, [9001]]]);
+  } finally {
+    for (const peer of peers) await peer[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("over IPv6 a link-local newcomer is answered, and one from an unconnected prefix is not", async () => {
+  const signal = AbortSignal.timeout(DEADLINE);
+  await using lab = await LabNet.create(2, [{ ipv4: false, ipv6: "ula" }, {
+    ipv4: false,
+    ipv6: "ula",
+  }]);
+  const [chartHost, senderHost] = lab.hosts;
+  // A second prefix on the sender, which the chart's host is not on.
+  const offPrefix = "fd00:99::2";
+  await runOn(senderHost.name, "ip", "addr", "add", `${offPrefix}/64`, "dev", "eth0", "nodad");
+  const port = freshPort();
+  await using chart = new Peer(peerOptions(1, port, { family: "ipv6" }), chartHost);
+  await chart.until((line) => line.type === "ready", signal);
+  const wire = new URL("../src/core/wire.ts", import.meta.url).href;
+  // Ten newcomers from the unconnected prefix, then one from the link-local
+  // address: the first answer that comes back is waited for, and counted.
+  const heard = await runOn(
+    senderHost.name,
+    "deno",
+    "run",
+    "-A",
+    "--unstable-net",
+    "-",
+    JSON.stringify({ wire, port, offPrefix, linkLocal: senderHost.linkLocal }),
+    {
+      stdin: `
+      const { wire, port, offPrefix, linkLocal } = JSON.parse(Deno.args[0]);
+      const { DEFAULT_HEADER, encodeAnnouncement, decodeAnnouncement } = await import(wire);
+      const newcomer = (id) => encodeAnnouncement({
+        header: DEFAULT_HEADER, id: BigInt(id), ports: [9100], reply: false,
+        ttl: 3300, incarnation: 1n << 40n, seq: 1, listening: 0,
+      });
+      const answers = { off: 0, link: 0 };
+      const open = (hostname, key) => {
+        const conn = Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
+        const done = (async () => {
+          for (;;) {
+            const [data] = await conn.receive();
+            const result = decodeAnnouncement(data, DEFAULT_HEADER, { kind: "ports", count: 1 });
+            if (result.ok && result.announcement.reply) answers[key]++;
+            if (key === "link") return;
+          }
+        })();
+        return { conn, done };
+      };
+      const off = open(offPrefix, "off");
+      const link = open(linkLocal, "link");
+      for (let i = 0; i < 10; i++) {
+        await off.conn.send(newcomer(100 + i), { transport: "udp", hostname: "ff02::fb", port });
+      }
+      await link.conn.send(newcomer(200), { transport: "udp", hostname: "ff02::fb", port });
+      await link.done;
+      console.log(JSON.stringify(answers));
+      Deno.exit(0);`,
+    },
+  );
+  assert.deepEqual(JSON.parse(heard), { off: 0, link: 1 });
+  const counters = await chart.close(signal);
+  assert.equal(counters.replies, 1);
+  assert.ok(counters.repliesSuppressed >= 10, `${counters.repliesSuppressed} suppressed`);
+  assert.equal(counters.sendErrors, 0);
+});

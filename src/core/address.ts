@@ -312,6 +312,11 @@ export function formatHostPort(host: string, port: number): string {
  */
 export function sourceAddress(hostname: string): string {
   if (!hostname.includes(":")) return hostname;
+  // What a dual-stack socket reports for every IPv4 datagram: no parsing for it.
+  if (hostname.startsWith("::ffff:") && hostname.indexOf(":", 7) === -1) {
+    const v4 = hostname.slice(7);
+    if (v4.includes(".")) return v4;
+  }
   const address = parseAddress(hostname.replace(/%.*$/, ""));
   if (!address) return hostname;
   const { bytes } = address;

@@ -145,8 +145,9 @@ function namespaceFlags(): Map<string, number> | undefined {
  *
  * IPv6 takes an interface's first global (or unique local) address, else its
  * link-local one: one link per interface, so that peers hear each
- * announcement once per family. In `"both"`, loopback is IPv4 only: every
- * instance on this machine is reached there already.
+ * announcement once per family. Loopback is IPv4 only: Linux does not loop
+ * IPv6 multicast back on it, and instances on this machine hear each other
+ * over IPv6 on any other interface, where multicast loops back.
  *
  * @param all The machine's interface addresses.
  * @param options Which to include or exclude.
@@ -167,7 +168,7 @@ export function selectInterfaces(
     if (options.include && !options.include.includes(iface.name)) return false;
     if (options.exclude?.includes(iface.name)) return false;
     if (iface.loopback) {
-      if (family === "both" && iface.family === 6) return false;
+      if (iface.family === 6) return false;
       return localDiscovery || options.loopbackOnly === true;
     }
     return !options.loopbackOnly && iface.multicast;

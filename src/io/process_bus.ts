@@ -24,6 +24,7 @@ import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP, MULTICAST_GROUP_V6 } from "../core/wire.ts";
 import { setImmediate } from "node:timers";
 import { listInterfaces, withZone } from "./interfaces.ts";
+import { isLinkLocal } from "../core/address.ts";
 
 /**
  * The most handed-over datagrams one turn of the event loop delivers: a
@@ -194,7 +195,9 @@ class SharedSocket {
   /** Delivers a datagram from the network to every chart. */
   deliver(data: Uint8Array, source: string, port: number): void {
     // A link-local source comes without its zone: it gets the interface's name.
-    const hostname = source.charCodeAt(0) === 0x66 ? withZone(source, zoneInterfaces()) : source;
+    const hostname = source.startsWith("fe") && isLinkLocal(source)
+      ? withZone(source, zoneInterfaces())
+      : source;
     const arrival = fromNetwork(data, hostname, port);
     // The kernel's copy of a multicast that was handed over: only its sender
     // hears it, which tells that chart that multicast loops back.

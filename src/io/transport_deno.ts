@@ -31,11 +31,21 @@ export const denoTransport: Transport = {
  */
 function zoneIndex(zone: string): number {
   if (/^\d+$/.test(zone)) return Number(zone);
+  // A link-local address carries it; loopback's ::1 does not, nor a global one.
   const found = Deno.networkInterfaces().find((info) =>
     info.name === zone && info.family === "IPv6" && info.scopeid
   );
-  if (!found) throw new Error(`Cannot find the index of interface ${zone}`);
-  return found.scopeid!;
+  if (found) return found.scopeid!;
+  try {
+    // Linux lists every IPv6 address with its interface's index (hex) and name.
+    for (const line of Deno.readTextFileSync("/proc/net/if_inet6").split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[5] === zone) return Number.parseInt(fields[1], 16);
+    }
+  } catch {
+    // Not Linux, or not allowed to read it.
+  }
+  throw new Error(`Cannot find the index of interface ${zone}`);
 }
 
 function openSocket(options: SocketOptions): DatagramSocket {
