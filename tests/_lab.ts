@@ -134,8 +134,8 @@ async function run(command: string, ...args: string[]): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
-/** Waits until a host's eth0 has its link-local IPv6 address, and returns it. */
-async function linkLocalOf(host: string): Promise<string> {
+/** Waits until a host's interface has its link-local IPv6 address, and returns it. */
+async function linkLocalOf(host: string, iface = "eth0"): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (true) {
     const out = await run(
@@ -147,12 +147,12 @@ async function linkLocalOf(host: string): Promise<string> {
       "addr",
       "show",
       "dev",
-      "eth0",
+      iface,
       "scope",
       "link",
     );
     const match = /inet6 (fe80::[0-9a-f:]+)\/64/.exec(out);
-    if (match && !out.includes("tentative")) return `${match[1]}%eth0`;
+    if (match && !out.includes("tentative")) return `${match[1]}%${iface}`;
     if (Date.now() > deadline) throw new Error(`${host} has no link-local IPv6 address: ${out}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -254,15 +254,29 @@ export class LabNet implements AsyncDisposable {
   }
 
   /**
-   * Gives a running host a second interface, `eth1`, on another lab's link.
+   * Gives a running host a second interface, `eth1`, on another lab's link,
+   * with the addresses the other lab's hosts have there (IPv4, and a unique
+   * local IPv6 address if they have one), or those asked for.
    *
    * @param host The host, of this lab.
    * @param other The lab whose bridge the new interface joins.
-   * @returns The host's address on the other link.
+   * @param options The addresses; the other lab's first host's kinds when absent.
+   * @returns The host's addresses on the other link: its IPv4 one as `address` if it has one.
    */
-  async addInterface(host: LabHost, other: LabNet): Promise<string> {
+  async addInterface(
+    host: LabHost,
+    other: LabNet,
+    options: LabHostOptions = {
+      ipv4: other.hosts[0].ipv4 !== undefined,
+      ipv6: other.hosts[0].ula ? "ula" : "none",
+    },
+  ): Promise<LabHost> {
     const index = this.hosts.indexOf(host) + 1;
-    const address = other.hosts[0].address.replace(/\.\d+$/, `.${200 + index}`);
+    const { ipv4 = true, ipv6 = "none" } = options;
+    const v4 = ipv4 ? other.hosts[0].ipv4!.replace(/\.\d+$/, `.${200 + index}`) : undefined;
+    const ula = ipv6 === "ula"
+      ? other.hosts[0].ula!.replace(/::\d+$/, `::${200 + index}`)
+      : undefined;
     await ip(
       "link",
       "add",
@@ -277,10 +291,17 @@ export class LabNet implements AsyncDisposable {
     );
     layerTwoOnly(`${host.name}w`);
     await ip("link", "set", `${host.name}w`, "master", other.bridge, "up");
-    await sysctl(host.name, "net.ipv6.conf.eth1.disable_ipv6", "1");
-    await ip("-n", host.name, "addr", "add", `${address}/24`, "dev", "eth1");
+    if (ipv6 === "none") await sysctl(host.name, "net.ipv6.conf.eth1.disable_ipv6", "1");
+    else await sysctl(host.name, "net.ipv6.conf.eth1.accept_dad", "0");
+    if (v4) await ip("-n", host.name, "addr", "add", `${v4}/24`, "dev", "eth1");
+    if (ula) await ip("-n", host.name, "addr", "add", `${ula}/64`, "dev", "eth1", "nodad");
     await ip("-n", host.name, "link", "set", "eth1", "up");
-    return address;
+    const linkLocal = ipv6 === "none" ? undefined : await linkLocalOf(host.name, "eth1");
+    const added: LabHost = { name: host.name, address: v4 ?? ula ?? linkLocal! };
+    if (v4) added.ipv4 = v4;
+    if (ula) added.ula = ula;
+    if (linkLocal) added.linkLocal = linkLocal;
+    return added;
   }
 
   /** Removes the hosts and the bridges. */

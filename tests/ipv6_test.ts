@@ -301,3 +301,27 @@ Deno.test("over IPv6 a link-local newcomer is answered, and one from an unconnec
   assert.ok(counters.repliesSuppressed >= 10, `${counters.repliesSuppressed} suppressed`);
   assert.equal(counters.sendErrors, 0);
 });
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`a host with IPv6 on two links announces on each, from its address there (${transport})`, async () => {
+    const signal = AbortSignal.timeout(DEADLINE);
+    const v6 = { ipv4: false, ipv6: "ula" } as const;
+    await using left = await LabNet.create(2, [v6, v6]);
+    await using right = await LabNet.create(1, [v6]);
+    const [both, leftOnly] = left.hosts;
+    const second = await left.addInterface(both, right);
+    const port = freshPort();
+    const chart = new Peer(peerOptions(1, port, { transport }), both);
+    // Sniffers send nothing, so only the announcements themselves can chart it.
+    const sniffers = [leftOnly, right.hosts[0]].map((host, i) =>
+      new Peer(peerOptions(2 + i, port, { transport, mode: "sniff" }), host)
+    );
+    try {
+      for (const sniffer of sniffers) await sniffer.charts(["1"], signal);
+      assert.deepEqual(chartOf(sniffers[0]), [["1", both.ula, undefined, [9001]]]);
+      assert.deepEqual(chartOf(sniffers[1]), [["1", second.ula, undefined, [9001]]]);
+    } finally {
+      for (const peer of [chart, ...sniffers]) await peer[Symbol.asyncDispose]();
+    }
+  });
+}

@@ -208,7 +208,10 @@ export class Links {
     const from = endpointOf(link, link.socket);
     const group = groupOf(link);
     if (from) this.#discovery.handOver(data, from, group, discoveryPort);
-    return link.socket.send(data, group, discoveryPort);
+    // IPv6 leaves by the route, whatever address the socket is bound to,
+    // unless the group names its interface.
+    const to = link.family === 6 && link.name !== "*" ? `${group}%${link.name}` : group;
+    return link.socket.send(data, to, discoveryPort);
   }
 
   /**

@@ -33,9 +33,11 @@ export interface DatagramSocket {
   /** The port the socket is bound to. */
   readonly port: number;
   /**
-   * Sends one datagram. Multicast leaves on the interface whose address the
-   * socket is bound to, or where the routing table says when it is bound to
-   * `0.0.0.0`.
+   * Sends one datagram. IPv4 multicast leaves on the interface whose address
+   * the socket is bound to, or where the routing table says when it is bound
+   * to `0.0.0.0`; IPv6 multicast leaves on the interface its destination
+   * names as its zone (`ff02::fb%eth0`), and a link-local destination has
+   * its zone too (`fe80::1%eth0`).
    */
   send(data: Uint8Array, hostname: string, port: number): Promise<void>;
   /**
