@@ -52,9 +52,6 @@ import {
   type Layout,
 } from "./wire.ts";
 
-/** The paths of a peer no longer charted: none, and never added to. */
-const NO_PATHS: Path[] = [];
-
 /** The ways discovery runs on a chart. */
 export type DiscoveryMode = "maintain" | "sniff";
 
@@ -786,8 +783,14 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
 
     // Heard on another path while the known one is alive: the address stays steady.
     // Another run (a restart, or a rival that took the id) is heard afresh.
-    const paths = peer && !superseded ? peer.paths : [];
-    notePath(paths, address, port, at, ttl);
+    let paths: Path[];
+    if (peer && !superseded) {
+      paths = peer.paths;
+      notePath(paths, address, port, at, ttl);
+    } else {
+      // Sized to its one path: an array grown by push holds room for 17.
+      paths = [{ address, port, heardAt: at }];
+    }
     const kept = superseded ? undefined : peer?.entry;
     const chartedAt = chartedPath(paths, kept?.address, address, at, ttl);
     const charted = chartedAt.address;
@@ -936,7 +939,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #remove(id: bigint, peer: Peer<E>, reason: RemoveReason): void {
     this.#peers.delete(id);
     // The table's list of newcomers may hold it a while yet: not its addresses.
-    peer.paths = NO_PATHS;
+    peer.paths = [];
     this.#out.removed(peer.entry, reason, peer.heardAt);
   }
 
