@@ -41,7 +41,7 @@ export {
 export { DiscoveryError, EventOverflowError } from "./src/errors.ts";
 export type { OverflowPolicy } from "./src/events.ts";
 export { DEFAULT_RAMPDOWN, type Rampdown } from "./src/core/interval.ts";
-export type { InterfaceOptions } from "./src/io/interfaces.ts";
+export type { AddressFamily, InterfaceOptions } from "./src/io/interfaces.ts";
 export type { VerifyFailure } from "./src/core/keyring.ts";
 export type { ReplyLimits } from "./src/core/limiter.ts";
 export type {

@@ -21,7 +21,7 @@ import {
   shown,
 } from "./config.ts";
 import { randomId, toId } from "./ids.ts";
-import type { InterfaceOptions } from "./io/interfaces.ts";
+import type { AddressFamily, InterfaceOptions } from "./io/interfaces.ts";
 import { Keyring } from "./core/keyring.ts";
 import { DEFAULT_RAMPDOWN, type Rampdown } from "./core/interval.ts";
 import type { TransportKind } from "./io/transport.ts";
@@ -39,6 +39,7 @@ interface BuilderConfig {
   localDiscovery: boolean;
   transport: TransportKind;
   interfaces: InterfaceOptions;
+  family: AddressFamily;
   expiry: ExpiryOptions;
   keys?: readonly (string | Uint8Array)[];
   limits: Limits;
@@ -113,6 +114,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       localDiscovery: false,
       transport: "auto",
       interfaces: {},
+      family: "both",
       expiry: {},
       limits: {},
       multicast: true,
@@ -273,8 +275,10 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
 
   /**
    * Chooses the network interfaces discovery runs on. By default it joins and
-   * sends on every IPv4 interface that is up and can multicast (loopback
-   * too with local discovery), and follows interfaces that come or go.
+   * sends on every interface that is up and can multicast (loopback too with
+   * local discovery), for each address family in use (see
+   * {@linkcode ChartBuilder.prototype.withFamily}), and follows interfaces
+   * that come or go.
    *
    * @param interfaces Names to include or exclude, loopback only, and how
    *   often to look for changes.
@@ -319,6 +323,32 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
         rescanInterval,
       },
     });
+  }
+
+  /**
+   * Chooses the address families discovery uses. By default, `"both"`:
+   * IPv4 on every interface in use, and IPv6 (group `ff02::fb`) on those
+   * that have an IPv6 address, where the host has IPv6 at all. An instance
+   * heard over both families is one entry, whose `address` is its IPv4 one.
+   *
+   * @param family `"ipv4"`, `"ipv6"` or `"both"`.
+   * @returns A builder with the families set.
+   * @throws {TypeError} If the family is not one of those.
+   *
+   * @example IPv6 only
+   * ```ts ignore
+   * import { ChartBuilder } from "@x/instance-chart";
+   *
+   * const builder = new ChartBuilder().withId(1).withServicePort(8042).withFamily("ipv6");
+   * ```
+   */
+  withFamily(family: AddressFamily): ChartBuilder<HasId, E> {
+    if (family !== "ipv4" && family !== "ipv6" && family !== "both") {
+      throw new TypeError(
+        `Cannot use address family ${shown(family)}: not "ipv4", "ipv6" or "both"`,
+      );
+    }
+    return this.#with({ family });
   }
 
   /**
@@ -492,6 +522,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
       localDiscovery: config.localDiscovery,
       transport: config.transport,
       interfaces: config.interfaces,
+      family: config.family,
       expiry: config.expiry,
       keys: config.keys,
       limits: config.limits,

@@ -327,7 +327,7 @@ async function run(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   if (command.kind === "list" || command.kind === "announce" || command.kind === "wait") {
-    const problem = selectionProblem(command.chart.interfaces);
+    const problem = selectionProblem(command.chart.interfaces, undefined, command.chart.family);
     if (problem) {
       console.error(`instance-chart: ${problem} (see --help)`);
       return EXIT_USAGE;

@@ -9,7 +9,7 @@
 
 import { setImmediate } from "node:timers";
 import type { ChartEvent, Entry, RemoveReason } from "./core/entry.ts";
-import type { InterfaceOptions } from "./io/interfaces.ts";
+import type { AddressFamily, InterfaceOptions } from "./io/interfaces.ts";
 import { type DiscoveryMode, type Outbox, Protocol, type ProtocolConfig } from "./core/protocol.ts";
 import { DEFAULT_MAX_ENTRIES } from "./core/peers.ts";
 import { DiscoveryError } from "./errors.ts";
@@ -32,6 +32,8 @@ export interface ChartConfig extends Omit<ProtocolConfig, "incarnation" | "rando
   transport: TransportKind;
   /** Which interfaces to use. */
   interfaces?: InterfaceOptions;
+  /** Which address families; both by default. */
+  family?: AddressFamily;
   /** Called with send and receive errors, seeds that do not resolve and seeds that are silent. */
   onError?: (error: Error) => void;
   /** Where to announce by unicast, besides the group. */
@@ -307,7 +309,8 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   }
 
   async #open(): Promise<void> {
-    const { discoveryPort, localDiscovery, transport, interfaces = {} } = this.#config;
+    const { discoveryPort, localDiscovery, transport, interfaces = {}, family = "both" } =
+      this.#config;
     const loopbackOnly = interfaces.loopbackOnly === true;
     try {
       this.#links = await Links.open({
@@ -317,6 +320,7 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
         // A transport of the user's own sees every datagram, to simulate the network.
         handOver: typeof transport !== "object",
         interfaces,
+        family,
         localDiscovery: localDiscovery || loopbackOnly,
         onDatagram: (arrival) => this.#receive(arrival),
         onError: (error) => {

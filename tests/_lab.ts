@@ -11,6 +11,7 @@
 import type { Counters } from "../mod.ts";
 import { TextLineStream } from "./_lines.ts";
 import { requireTool } from "./_tools.ts";
+import { parseAddress } from "../src/core/address.ts";
 
 const LAB_HINT = "run the tests with `deno task test`, which makes the lab";
 
@@ -36,7 +37,10 @@ export function requireLab(): void {
     if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
   }
   for (const { family, address, name } of Deno.networkInterfaces()) {
-    if (family === "IPv4" && !address.startsWith("127.") && !isLabAddress(address)) {
+    const lab = family === "IPv4"
+      ? address.startsWith("127.") || isLabAddress(address)
+      : isLabAddress6(address);
+    if (!lab) {
       throw new Error(
         `Refusing to open discovery sockets: interface ${name} has address ${address} of a real network; ${LAB_HINT}`,
       );
@@ -48,6 +52,18 @@ export function requireLab(): void {
 function isLabAddress(address: string): boolean {
   const [a, b] = address.split(".").map(Number);
   return a === 198 && (b === 18 || b === 19);
+}
+
+/**
+ * Whether an IPv6 address is one a lab may have: loopback, link-local
+ * (fe80::/10, which no router forwards) or unique local in fd00::/8.
+ */
+function isLabAddress6(address: string): boolean {
+  const parsed = parseAddress(address);
+  if (!parsed || parsed.family !== 6) return false;
+  const { bytes } = parsed;
+  const loopback = bytes.every((byte, i) => byte === (i === 15 ? 1 : 0));
+  return loopback || bytes[0] === 0xfd || (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80);
 }
 
 requireLab();
@@ -63,8 +79,84 @@ async function ip(...args: string[]): Promise<void> {
 export interface LabHost {
   /** The namespace's name, for `ip netns exec`. */
   name: string;
-  /** The host's address on the bridge. */
+  /** The host's address on the bridge: its IPv4 one, else its IPv6 one. */
   address: string;
+  /** Its IPv4 address, if it has one. */
+  ipv4?: string;
+  /** Its unique local IPv6 address (fd00::/8), if it has one. */
+  ula?: string;
+  /** Its link-local IPv6 address with its zone (`fe80::…%eth0`), if it has IPv6. */
+  linkLocal?: string;
+}
+
+/** The addresses a lab host gets. */
+export interface LabHostOptions {
+  /**
+   * Whether it has an IPv4 address in 198.18.0.0/24.
+   *
+   * @default {true}
+   */
+  ipv4?: boolean;
+  /**
+   * Its IPv6: none (IPv6 off on its interface), link-local only, or a unique
+   * local address in fd00::/8 as well. Duplicate address detection is off,
+   * so that addresses are usable at once.
+   *
+   * @default {"none"}
+   */
+  ipv6?: "none" | "link-local" | "ula";
+}
+
+async function sysctl(host: string, key: string, value: string): Promise<void> {
+  const path = `/proc/sys/${key.replaceAll(".", "/")}`;
+  await run("ip", "netns", "exec", host, "sh", "-c", `echo ${value} > ${path}`);
+}
+
+/**
+ * Keeps a bridge or a cable's end in this namespace free of IPv6: they only
+ * carry frames, and a link-local address there would make the charts of
+ * this process discover over the lab's links too.
+ */
+function layerTwoOnly(iface: string): void {
+  Deno.writeTextFileSync(`/proc/sys/net/ipv6/conf/${iface}/disable_ipv6`, "1");
+}
+
+async function run(command: string, ...args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${new TextDecoder().decode(stderr).trim()}`,
+    );
+  }
+  return new TextDecoder().decode(stdout);
+}
+
+/** Waits until a host's interface has its link-local IPv6 address, and returns it. */
+async function linkLocalOf(host: string, iface = "eth0"): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  while (true) {
+    const out = await run(
+      "ip",
+      "-n",
+      host,
+      "-6",
+      "-o",
+      "addr",
+      "show",
+      "dev",
+      iface,
+      "scope",
+      "link",
+    );
+    const match = /inet6 (fe80::[0-9a-f:]+)\/64/.exec(out);
+    if (match && !out.includes("tentative")) return `${match[1]}%${iface}`;
+    if (Date.now() > deadline) throw new Error(`${host} has no link-local IPv6 address: ${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 let labCount = 0;
@@ -89,25 +181,41 @@ export class LabNet implements AsyncDisposable {
    * Creates `n` hosts on a new bridge.
    *
    * @param n How many hosts.
+   * @param options The addresses of each host, by index; IPv4 only where absent.
    * @returns The lab network.
    */
-  static async create(n: number): Promise<LabNet> {
+  static async create(n: number, options: LabHostOptions[] = []): Promise<LabNet> {
     const lab = ++labCount;
     const bridge = `br${lab}`;
     await ip("link", "add", bridge, "type", "bridge", "mcast_snooping", "0");
+    layerTwoOnly(bridge);
     await ip("link", "set", bridge, "up");
     const hosts: LabHost[] = [];
     for (let i = 1; i <= n; i++) {
       const name = `lab${lab}h${i}`;
-      const address = `198.18.${lab}.${i}`;
+      const { ipv4 = true, ipv6 = "none" } = options[i - 1] ?? {};
+      const v4 = ipv4 ? `198.18.${lab}.${i}` : undefined;
+      const ula = ipv6 === "ula" ? `fd00:${lab}::${i}` : undefined;
       await ip("netns", "add", name);
       await ip("link", "add", `${name}v`, "type", "veth", "peer", "name", "eth0", "netns", name);
+      layerTwoOnly(`${name}v`);
       await ip("link", "set", `${name}v`, "master", bridge, "up");
-      await ip("-n", name, "addr", "add", `${address}/24`, "dev", "eth0");
+      if (ipv6 === "none") {
+        await sysctl(name, "net.ipv6.conf.eth0.disable_ipv6", "1");
+      } else {
+        await sysctl(name, "net.ipv6.conf.eth0.accept_dad", "0");
+      }
+      if (v4) await ip("-n", name, "addr", "add", `${v4}/24`, "dev", "eth0");
+      if (ula) await ip("-n", name, "addr", "add", `${ula}/64`, "dev", "eth0", "nodad");
       await ip("-n", name, "link", "set", "eth0", "up");
       await ip("-n", name, "link", "set", "lo", "up");
-      await ip("-n", name, "route", "add", "224.0.0.0/4", "dev", "eth0");
-      hosts.push({ name, address });
+      if (v4) await ip("-n", name, "route", "add", "224.0.0.0/4", "dev", "eth0");
+      const linkLocal = ipv6 === "none" ? undefined : await linkLocalOf(name);
+      const host: LabHost = { name, address: v4 ?? ula ?? linkLocal! };
+      if (v4) host.ipv4 = v4;
+      if (ula) host.ula = ula;
+      if (linkLocal) host.linkLocal = linkLocal;
+      hosts.push(host);
     }
     return new LabNet(bridge, hosts);
   }
@@ -138,6 +246,7 @@ export class LabNet implements AsyncDisposable {
   async moveCables(hosts: LabHost[], bridge?: string): Promise<void> {
     if (bridge && !this.#extraBridges.includes(bridge)) {
       await ip("link", "add", bridge, "type", "bridge", "mcast_snooping", "0");
+      layerTwoOnly(bridge);
       await ip("link", "set", bridge, "up");
       this.#extraBridges.push(bridge);
     }
@@ -147,15 +256,29 @@ export class LabNet implements AsyncDisposable {
   }
 
   /**
-   * Gives a running host a second interface, `eth1`, on another lab's link.
+   * Gives a running host a second interface, `eth1`, on another lab's link,
+   * with the addresses the other lab's hosts have there (IPv4, and a unique
+   * local IPv6 address if they have one), or those asked for.
    *
    * @param host The host, of this lab.
    * @param other The lab whose bridge the new interface joins.
-   * @returns The host's address on the other link.
+   * @param options The addresses; the other lab's first host's kinds when absent.
+   * @returns The host's addresses on the other link: its IPv4 one as `address` if it has one.
    */
-  async addInterface(host: LabHost, other: LabNet): Promise<string> {
+  async addInterface(
+    host: LabHost,
+    other: LabNet,
+    options: LabHostOptions = {
+      ipv4: other.hosts[0].ipv4 !== undefined,
+      ipv6: other.hosts[0].ula ? "ula" : "none",
+    },
+  ): Promise<LabHost> {
     const index = this.hosts.indexOf(host) + 1;
-    const address = other.hosts[0].address.replace(/\.\d+$/, `.${200 + index}`);
+    const { ipv4 = true, ipv6 = "none" } = options;
+    const v4 = ipv4 ? other.hosts[0].ipv4!.replace(/\.\d+$/, `.${200 + index}`) : undefined;
+    const ula = ipv6 === "ula"
+      ? other.hosts[0].ula!.replace(/::\d+$/, `::${200 + index}`)
+      : undefined;
     await ip(
       "link",
       "add",
@@ -168,10 +291,19 @@ export class LabNet implements AsyncDisposable {
       "netns",
       host.name,
     );
+    layerTwoOnly(`${host.name}w`);
     await ip("link", "set", `${host.name}w`, "master", other.bridge, "up");
-    await ip("-n", host.name, "addr", "add", `${address}/24`, "dev", "eth1");
+    if (ipv6 === "none") await sysctl(host.name, "net.ipv6.conf.eth1.disable_ipv6", "1");
+    else await sysctl(host.name, "net.ipv6.conf.eth1.accept_dad", "0");
+    if (v4) await ip("-n", host.name, "addr", "add", `${v4}/24`, "dev", "eth1");
+    if (ula) await ip("-n", host.name, "addr", "add", `${ula}/64`, "dev", "eth1", "nodad");
     await ip("-n", host.name, "link", "set", "eth1", "up");
-    return address;
+    const linkLocal = ipv6 === "none" ? undefined : await linkLocalOf(host.name, "eth1");
+    const added: LabHost = { name: host.name, address: v4 ?? ula ?? linkLocal! };
+    if (v4) added.ipv4 = v4;
+    if (ula) added.ula = ula;
+    if (linkLocal) added.linkLocal = linkLocal;
+    return added;
   }
 
   /**
@@ -205,6 +337,7 @@ export class LabNet implements AsyncDisposable {
         "netns",
         name,
       );
+      layerTwoOnly(`${name}${suffix}`);
       await ip("link", "set", `${name}${suffix}`, "master", lab.bridge, "up");
       await ip("-n", name, "addr", "add", `${address}/24`, "dev", dev);
       await ip("-n", name, "link", "set", dev, "up");
@@ -265,6 +398,8 @@ export interface PeerOptions {
   nameServer?: string;
   /** Whether announcements also go to the multicast group. */
   multicast?: boolean;
+  /** The address families. */
+  family?: "ipv4" | "ipv6" | "both";
 }
 
 /**
@@ -277,6 +412,8 @@ export interface PeerLine {
   message?: string;
   id?: string;
   address?: string;
+  /** All of the instance's addresses, when it has more than one. */
+  addresses?: string[];
   ports?: number[];
   msg?: unknown;
   /** Why an instance was removed. */

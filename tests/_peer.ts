@@ -31,6 +31,7 @@ if (options.seeds) {
     multicast: options.multicast,
   });
 }
+if (options.family) builder = builder.withFamily(options.family);
 builder = builder.withErrorHandler((error) => print({ type: "error", message: error.message }));
 const withData: ChartBuilder<true, Entry> = options.ports
   ? builder.withServicePorts(options.ports)

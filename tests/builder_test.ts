@@ -2,6 +2,7 @@
 // an id or data, which it rejects before opening anything.
 import assert from "node:assert/strict";
 import {
+  type AddressFamily,
   type Chart,
   ChartBuilder,
   type ExpiryOptions,
@@ -186,6 +187,22 @@ Deno.test("withTransport accepts auto, deno and node and rejects other names wit
       () => new ChartBuilder().withTransport(transport as TransportKind),
       TypeError,
       String(transport),
+    );
+  }
+});
+
+Deno.test("withFamily accepts ipv4, ipv6 and both and rejects anything else with TypeError", () => {
+  for (const family of ["ipv4", "ipv6", "both"] as const) {
+    assert.ok(new ChartBuilder().withFamily(family) instanceof ChartBuilder);
+  }
+  for (const family of ["IPv6", "v6", "", "dual", 6, undefined, null]) {
+    assert.throws(
+      () => new ChartBuilder().withFamily(family as AddressFamily),
+      {
+        name: "TypeError",
+        message: /^Cannot use address family .*: not "ipv4", "ipv6" or "both"$/,
+      },
+      String(family),
     );
   }
 });

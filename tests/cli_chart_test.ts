@@ -141,8 +141,10 @@ Deno.test("a key file only its owner can access gets no warning", async () => {
 Deno.test("interface flags that select nothing are refused, naming the interfaces there are", () => {
   const iface = (name: string, loopback = false, up = true): NetInterface => ({
     name,
+    family: 4,
     address: loopback ? "127.0.0.1" : "198.18.0.1",
     netmask: "255.0.0.0",
+    index: 0,
     loopback,
     up,
     multicast: !loopback,

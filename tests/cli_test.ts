@@ -532,7 +532,12 @@ Deno.test("the cli's doctor checks the lab's loopback and reports what it hears"
   );
   assert.equal(code, 0, stdout + stderr);
   const checks = checksOf(stdout);
-  assert.deepEqual([...checks.keys()], ["interfaces", "port", "loopback", "traffic"]);
+  assert.deepEqual([...checks.keys()], ["interfaces", "ipv6", "port", "loopback", "traffic"]);
+  // The lab's namespace has ::1 alone, and loopback is IPv4 with both families.
+  assert.deepEqual(checks.get("ipv6"), {
+    status: "ok",
+    summary: "no network interface has IPv6: discovery runs over IPv4",
+  });
   assert.deepEqual(checks.get("interfaces"), {
     status: "warn",
     summary: "only loopback (lo) is up for discovery",
@@ -569,6 +574,7 @@ Deno.test("the cli's doctor --json prints one object per check", async () => {
   const checks = stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
   assert.deepEqual(checks.map((check) => [check.check, check.status]), [
     ["interfaces", "warn"],
+    ["ipv6", "ok"],
     ["port", "ok"],
     ["loopback", "ok"],
     ["traffic", "warn"],
@@ -576,12 +582,15 @@ Deno.test("the cli's doctor --json prints one object per check", async () => {
   assert.deepEqual(checks[0].interfaces, [
     { name: "lo", addresses: ["127.0.0.1"], up: true, loopback: true, multicast: true },
   ]);
-  assert.equal(checks[1].state, "free");
-  assert.deepEqual(checks[2].interfaces, [{ name: "lo", address: "127.0.0.1" }]);
-  assert.equal(checks[3].counters.received, 0);
-  assert.match(checks[3].hint, /^Nothing was heard within 0\.5 s/);
+  assert.deepEqual(checks[1].interfaces, [
+    { name: "lo", addresses: ["::1"], up: true, loopback: true, multicast: true, uses: null },
+  ]);
+  assert.equal(checks[2].state, "free");
+  assert.deepEqual(checks[3].interfaces, [{ name: "lo", address: "127.0.0.1" }]);
+  assert.equal(checks[4].counters.received, 0);
+  assert.match(checks[4].hint, /^Nothing was heard within 0\.5 s/);
   // Where multicast does not reach, seeds do.
-  assert.match(checks[3].hint, /name the other instances with --seed HOST/);
+  assert.match(checks[4].hint, /name the other instances with --seed HOST/);
 });
 
 Deno.test("the cli's doctor fails with a hint when the discovery port is held exclusively", async () => {
@@ -624,6 +633,63 @@ Deno.test("the cli's doctor on a lab host hears a peer on another host", async (
   assert.equal(checks.get("traffic")?.status, "ok");
   assert.match(stdout, new RegExp(`^\\s+3 at ${lab.hosts[0].address}: 9003$`, "m"));
   assert.match(stdout, /^No check failed\.$/m);
+});
+
+Deno.test("the cli's doctor checks IPv6 on each interface of a dual-stack lab host", async () => {
+  await using lab = await LabNet.create(2, [{ ipv6: "ula" }, { ipv6: "ula" }]);
+  const [peerHost, host] = lab.hosts;
+  const signal = AbortSignal.timeout(DEADLINE);
+  await using peer = new Peer({ id: "3", ports: [9003], localDiscovery: false }, peerHost);
+  await peer.until((line) => line.type === "ready", signal);
+  for (const family of ["both", "ipv6"]) {
+    const { code, stdout } = await runCli(["doctor", "--duration", "1.5", "--family", family], {
+      signal,
+      host,
+    });
+    assert.equal(code, 0, stdout);
+    const checks = checksOf(stdout);
+    assert.deepEqual(checks.get("ipv6"), { status: "ok", summary: "IPv6 on eth0" });
+    assert.match(
+      stdout,
+      new RegExp(
+        `^\\s+eth0  ${host.ula} fe80::\\S+%eth0  joins ff02::fb, sends from ${host.ula}$`,
+        "m",
+      ),
+    );
+    // Over IPv6 alone, the peer is charted at its IPv6 address.
+    const at = family === "ipv6" ? peerHost.ula : `${peerHost.ipv4}`;
+    assert.match(stdout, new RegExp(`^\\s+3 at ${at}: 9003$`, "m"), stdout);
+  }
+});
+
+Deno.test("the cli's table and JSON show a dual-stack peer's IPv4 and IPv6 addresses", async () => {
+  await using lab = await LabNet.create(2, [{ ipv6: "ula" }, { ipv6: "ula" }]);
+  const [peerHost, host] = lab.hosts;
+  const signal = AbortSignal.timeout(DEADLINE);
+  await using peer = new Peer({ id: "3", ports: [9003], localDiscovery: false }, peerHost);
+  await peer.until((line) => line.type === "ready", signal);
+  const table = await runCli(["--duration", "2.5"], { signal, host });
+  assert.equal(table.code, 0, table.stderr);
+  const [, ...rows] = cells(table.stdout);
+  assert.deepEqual(rows.map((row) => row.slice(0, 3)), [
+    ["3", `${peerHost.ipv4} ${peerHost.ula}`, "9003"],
+  ]);
+  const json = await runCli(["--duration", "2.5", "--json"], { signal, host });
+  const [entry] = json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual([entry.id, entry.address, entry.addresses, entry.ports], [
+    "3",
+    peerHost.ipv4,
+    [peerHost.ipv4, peerHost.ula],
+    [9003],
+  ]);
+  const v6 = await runCli(["--duration", "2.5", "--json", "--family", "ipv6"], { signal, host });
+  const [only] = v6.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual([only.id, only.address, only.addresses, only.ports], [
+    "3",
+    peerHost.ula,
+    undefined,
+    [9003],
+  ]);
 });
 
 Deno.test("the cli's doctor fails with hints on a lab host that cannot multicast", async () => {
@@ -673,6 +739,7 @@ Deno.test("the cli rejects bad flags with one line and exit code 2", async () =>
       ["wait", "2", "--duration", "1"],
       ["wait", "2", "--id", "5"],
       ["doctor", "--watch"],
+      ["--family", "ipv5"],
       ["help", "nope"],
     ]
   ) {

@@ -154,7 +154,7 @@ Deno.test("an interface added to a running host is used without a restart", asyn
   }, right.hosts[0]);
   try {
     await whole([first, second], AbortSignal.timeout(DEADLINE));
-    const address = await left.addInterface(left.hosts[0], right);
+    const { address } = await left.addInterface(left.hosts[0], right);
     const signal = AbortSignal.timeout(DEADLINE);
     await third.charts(["1"], signal);
     await first.charts(["3"], signal);

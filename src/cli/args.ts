@@ -18,6 +18,7 @@ import {
 import type { NameServer, Seed } from "../io/seeds.ts";
 import { isUint64 } from "../core/wire.ts";
 import { randomId } from "../ids.ts";
+import type { AddressFamily } from "../io/interfaces.ts";
 
 /** A command line that cannot be run as given; the CLI exits with code 2. */
 export class UsageError extends Error {
@@ -48,6 +49,8 @@ export interface ChartOptions {
   discoveryPort: number;
   /** Which interfaces to use. */
   interfaces: { include?: string[]; exclude?: string[]; loopbackOnly?: boolean };
+  /** Which address families. */
+  family: AddressFamily;
   /** A file holding the shared key; `INSTANCE_CHART_KEY` is read when absent. */
   keyFile?: string;
   /** Where to announce by unicast too: `--seed`, else `INSTANCE_CHART_SEEDS`. */
@@ -126,6 +129,8 @@ const COMMON_HELP = `Common options:
   --interface NAME    only use this interface; repeat it for several
   --exclude-interface NAME  never use this interface; repeat it for several
   --loopback-only     stay on this machine (only the loopback interface)
+  --family F          ipv4, ipv6 or both (default both: IPv6 on the
+                      interfaces that have an IPv6 address, group ff02::fb)
   --key-file PATH     sign and verify with the shared key in this file (its
                       bytes; a text file without one final newline); the
                       text of INSTANCE_CHART_KEY, read the same way, is used
@@ -155,13 +160,16 @@ const JSON_HELP = `JSON lines (--json) have these fields:
              "added", "updated", "removed" (a change to the chart), or
              "collision" (another instance announces a charted id, or ours)
   id         the instance's id, as a decimal string
-  address    the IPv4 address it was heard from
+  address    the address it was heard from: IPv4 if it was heard over IPv4,
+             else IPv6 (a link-local one with its zone, fe80::1%eth0)
+  addresses  (heard over both families) its IPv4 and its IPv6 address
   ports      its service ports (port announcements), or
   msg        its custom message (custom-message announcements)
   firstSeen  when this command first charted it (ISO 8601, UTC)
   lastSeen   when it was last heard (ISO 8601, UTC)
   time       (changes) when the change happened
-  previous   ("updated") the instance before: { address, ports or msg }
+  previous   ("updated") the instance before: { address, addresses, ports
+             or msg }
   reason     ("removed") why it left: "goodbye", "expired", "forgotten" or
              "evicted"
   withUs     ("collision") whether the other instance announces our own id`;
@@ -280,6 +288,7 @@ const OPTIONS = {
   interface: { type: "string", multiple: true },
   "exclude-interface": { type: "string", multiple: true },
   "loopback-only": { type: "boolean" },
+  family: { type: "string" },
   "key-file": { type: "string" },
   duration: { type: "string" },
   timeout: { type: "string" },
@@ -304,6 +313,7 @@ const COMMON_FLAGS: readonly Flag[] = [
   "interface",
   "exclude-interface",
   "loopback-only",
+  "family",
   "key-file",
   "help",
   "version",
@@ -348,6 +358,12 @@ function parseSeconds(flag: string, text: string): number {
     );
   }
   return value;
+}
+
+function parseFamily(text: string | undefined): AddressFamily {
+  if (text === undefined) return "both";
+  if (text === "ipv4" || text === "ipv6" || text === "both") return text;
+  throw new UsageError(`--family must be ipv4, ipv6 or both, not '${text}'`);
 }
 
 type Values = {
@@ -522,6 +538,7 @@ function finish(
       exclude: values["exclude-interface"] as string[] | undefined,
       loopbackOnly: values["loopback-only"] === true,
     },
+    family: parseFamily(values.family as string | undefined),
     keyFile: values["key-file"] as string | undefined,
     ...parseSeeds(values, command, announces, seedsVariable),
   };

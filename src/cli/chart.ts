@@ -163,6 +163,7 @@ export function openCliChart(
     localDiscovery: true,
     transport: "auto",
     interfaces: options.interfaces,
+    family: options.family,
     keys: key === undefined ? undefined : [key],
     // A chart that only listens sends nothing: its seeds would hear nothing of it.
     ...(announcement && options.seeds
@@ -192,11 +193,13 @@ export function openCliChart(
  *
  * @param selection What the flags ask for.
  * @param all The machine's interfaces.
+ * @param family The address families.
  * @returns The problem, naming the interfaces there are, or `undefined`.
  */
 export function selectionProblem(
   selection: ChartOptions["interfaces"],
   all: readonly NetInterface[] = listInterfaces(),
+  family: ChartOptions["family"] = "both",
 ): string | undefined {
   const names = [...new Set(all.map((iface) => iface.name))];
   const there = `the interfaces here are ${names.join(", ") || "none"}`;
@@ -204,8 +207,9 @@ export function selectionProblem(
   if (unknown.length > 0) {
     return `--interface ${unknown.join(", ")}: no such interface; ${there}`;
   }
-  if (selectInterfaces(all, selection, true).length === 0) {
-    return `the interface flags leave no interface that is up to discover on; ${there}`;
+  if (selectInterfaces(all, selection, true, family).length === 0) {
+    const flags = family === "both" ? "interface flags" : `interface flags and --family ${family}`;
+    return `the ${flags} leave no interface that is up to discover on; ${there}`;
   }
   return undefined;
 }

@@ -19,9 +19,16 @@ import { openCliChart } from "./chart.ts";
 import { randomId } from "../ids.ts";
 import { describeData } from "./format.ts";
 import type { Paint } from "./style.ts";
-import { IFF_LOOPBACK, IFF_MULTICAST, IFF_UP, listInterfaces } from "../io/interfaces.ts";
+import {
+  IFF_LOOPBACK,
+  IFF_MULTICAST,
+  IFF_UP,
+  listInterfaces,
+  selectInterfaces,
+} from "../io/interfaces.ts";
 import { resolveSeeds } from "../io/seeds.ts";
-import { formatHostPort } from "../core/address.ts";
+import { MULTICAST_GROUP_V6 } from "../core/wire.ts";
+import { formatHostPort, isLinkLocal } from "../core/address.ts";
 
 /** How a check went: `"fail"` means discovery cannot work as it is. */
 export type Status = "ok" | "warn" | "fail";
@@ -29,7 +36,7 @@ export type Status = "ok" | "warn" | "fail";
 /** The result of one check. */
 export interface Check {
   /** The check's name. */
-  check: "interfaces" | "port" | "loopback" | "traffic" | "seeds";
+  check: "interfaces" | "ipv6" | "port" | "loopback" | "traffic" | "seeds";
   /** How it went. */
   status: Status;
   /** What was found, in a line. */
@@ -45,7 +52,10 @@ export interface Check {
 /** How long the loopback check waits for its announcement to come back. */
 const LOOPBACK_MS = 1_500;
 
-/** An interface with its IPv4 addresses; flags are unknown where /sys shows another namespace. */
+/**
+ * An interface with its addresses of one family; flags are unknown where
+ * /sys shows another namespace.
+ */
 interface Interface {
   name: string;
   addresses: string[];
@@ -81,11 +91,12 @@ function ipLinkFlags(): Map<string, number> | undefined {
   }
 }
 
-/** The library's view of the interfaces, one row per interface. */
-function listInterfacesByName(): Interface[] {
+/** The library's view of the interfaces with addresses of a family, one row per interface. */
+function listInterfacesByName(family: 4 | 6): Interface[] {
   const byName = new Map<string, Interface>();
   let fromIp: Map<string, number> | undefined;
   for (const iface of listInterfaces()) {
+    if (iface.family !== family) continue;
     let face = byName.get(iface.name);
     if (!face) {
       face = { name: iface.name, addresses: [] };
@@ -166,6 +177,66 @@ function checkInterfaces(faces: Interface[]): Check {
   };
 }
 
+/**
+ * Whether IPv6 discovery can run, interface by interface: which address each
+ * interface uses for it (a global one before a link-local one), and whether
+ * any is up with multicast.
+ */
+function checkIpv6(options: ChartOptions): Check {
+  if (options.family === "ipv4") {
+    return {
+      check: "ipv6",
+      status: "ok",
+      summary: "skipped: --family ipv4",
+      details: [],
+      data: {},
+    };
+  }
+  const faces = listInterfacesByName(6);
+  const used = new Map(
+    selectInterfaces(listInterfaces(), options.interfaces, true, options.family)
+      .filter((iface) => iface.family === 6)
+      .map((iface) => [iface.name, iface.address]),
+  );
+  const width = Math.max(0, ...faces.map((face) => face.name.length));
+  const details = faces.map((face) => {
+    const address = used.get(face.name);
+    const use = address
+      ? `joins ${MULTICAST_GROUP_V6}, sends from ${address}` +
+        (isLinkLocal(address) ? " (link-local only)" : "")
+      : face.loopback
+      ? "not used: IPv6 multicast does not loop back on loopback"
+      : "not used";
+    return `${face.name.padEnd(width)}  ${face.addresses.join(" ")}  ${use}`;
+  });
+  const data = {
+    interfaces: faces.map((face) => ({ ...face, uses: used.get(face.name) ?? null })),
+  };
+  const network = faces.filter((face) => used.has(face.name) && !face.loopback);
+  if (network.length > 0) {
+    const names = network.map((face) => face.name).join(", ");
+    return { check: "ipv6", status: "ok", summary: `IPv6 on ${names}`, details, data };
+  }
+  if (options.family === "both") {
+    return {
+      check: "ipv6",
+      status: "ok",
+      summary: "no network interface has IPv6: discovery runs over IPv4",
+      details,
+      data,
+    };
+  }
+  return {
+    check: "ipv6",
+    status: "fail",
+    summary: "no interface that is up has IPv6, and --family ipv6 needs it",
+    details,
+    hint: "Enable IPv6 on an interface (`sudo sysctl net.ipv6.conf.IFACE.disable_ipv6=0`), " +
+      "or run with --family both.",
+    data,
+  };
+}
+
 /** Binds the port and closes it again; returns the error code, or undefined if it bound. */
 function tryBind(port: number, reuseAddr: boolean): Promise<string | undefined> {
   const socket = dgram.createSocket({ type: "udp4", reuseAddr });
@@ -237,7 +308,9 @@ async function until(condition: () => boolean, ms: number): Promise<boolean> {
 
 async function checkLoopback(options: ChartOptions): Promise<Check> {
   const port = options.discoveryPort;
-  const target = `${MULTICAST_GROUP}:${port}`;
+  const target = options.family === "ipv6"
+    ? formatHostPort(MULTICAST_GROUP_V6, port)
+    : `${MULTICAST_GROUP}:${port}`;
   const errors: string[] = [];
   let chart: Chart<Entry>;
   try {
@@ -462,8 +535,18 @@ async function checkTraffic(options: ChartOptions, seconds: number): Promise<Che
  * @returns The checks' results.
  */
 export async function diagnose(options: ChartOptions, seconds: number): Promise<Check[]> {
-  const faces = listInterfacesByName();
-  const checks = [checkInterfaces(faces)];
+  const checks = [
+    options.family === "ipv6"
+      ? {
+        check: "interfaces" as const,
+        status: "ok" as const,
+        summary: "IPv4 skipped: --family ipv6",
+        details: [],
+        data: {},
+      }
+      : checkInterfaces(listInterfacesByName(4)),
+    checkIpv6(options),
+  ];
   checks.push(await checkPort(options.discoveryPort));
   checks.push(await checkLoopback(options));
   checks.push(await checkTraffic(options, seconds));

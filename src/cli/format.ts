@@ -83,6 +83,17 @@ export function alignColumns(rows: readonly (readonly string[])[]): string[] {
 }
 
 /**
+ * An instance's address as the table shows it: with its other family's
+ * after it when it was heard over both (`198.18.0.2 fd00::2`).
+ *
+ * @param entry The instance.
+ * @returns The cell.
+ */
+export function addressCell(entry: Entry): string {
+  return entry.addresses ? entry.addresses.join(" ") : entry.address;
+}
+
+/**
  * Formats instances as an aligned table: id, address, ports or message, and
  * the wall-clock times they were first and last seen.
  *
@@ -94,7 +105,7 @@ export function formatTable(sightings: readonly Sighting[]): string {
     ["ID", "ADDRESS", dataHeading(sightings.map((s) => s.entry)), "FIRST SEEN", "LAST SEEN"],
     ...sightings.map((s) => [
       `${s.entry.id}`,
-      s.entry.address,
+      addressCell(s.entry),
       describeData(s.entry),
       clockTime(wallClock(s.firstSeen)),
       clockTime(wallClock(s.lastSeen)),
@@ -115,10 +126,10 @@ export function formatChange(sighting: Sighting): string {
     clockTime(wallClock(sighting.changedAt)),
     sighting.change.padEnd(7),
     `${entry.id}`,
-    entry.address,
+    addressCell(entry),
     describeData(entry),
   ];
-  if (previous) cells.push(`(was ${previous.address}  ${describeData(previous)})`);
+  if (previous) cells.push(`(was ${addressCell(previous)}  ${describeData(previous)})`);
   if (sighting.reason) cells.push(`(${sighting.reason})`);
   return cells.join("  ");
 }
@@ -159,7 +170,8 @@ export function formatCollision(entry: Entry, withUs: boolean, at: number): stri
 /** Where an instance is and what it shares, as JSON fields; see the CLI's help. */
 function placeFields(entry: Entry): Record<string, unknown> {
   const data = "ports" in entry ? { ports: entry.ports } : { msg: entry.msg };
-  return { address: entry.address, ...data };
+  const addresses = entry.addresses ? { addresses: entry.addresses } : {};
+  return { address: entry.address, ...addresses, ...data };
 }
 
 /** An instance's fields in JSON lines. */

@@ -6,7 +6,15 @@
  * @module
  */
 
-import { ago, alignColumns, clockTime, dataHeading, describeData, wallClock } from "./format.ts";
+import {
+  addressCell,
+  ago,
+  alignColumns,
+  clockTime,
+  dataHeading,
+  describeData,
+  wallClock,
+} from "./format.ts";
 import type { Sighting } from "./sightings.ts";
 import type { Paint } from "./style.ts";
 
@@ -62,7 +70,7 @@ export function renderFrame(sightings: readonly Sighting[], options: FrameOption
     ...sightings.map((s) => [
       markOf(s, now),
       `${s.entry.id}`,
-      s.entry.address,
+      addressCell(s.entry),
       describeData(s.entry),
       clockTime(wallClock(s.firstSeen)),
       ago(now - s.lastSeen) + (s.change === "removed" ? `, gone (${s.reason})` : ""),

@@ -301,3 +301,26 @@ function isHostName(text: string): boolean {
 export function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * A datagram's source as a socket reports it, as a chart keys it: an
+ * IPv4-mapped IPv6 address (`::ffff:198.18.0.1`, from a dual-stack socket)
+ * as IPv4, IPv6 in canonical form without its zone.
+ *
+ * @param hostname The source.
+ * @returns The address.
+ */
+export function sourceAddress(hostname: string): string {
+  if (!hostname.includes(":")) return hostname;
+  // What a dual-stack socket reports for every IPv4 datagram: no parsing for it.
+  if (hostname.startsWith("::ffff:") && hostname.indexOf(":", 7) === -1) {
+    const v4 = hostname.slice(7);
+    if (v4.includes(".")) return v4;
+  }
+  const address = parseAddress(hostname.replace(/%.*$/, ""));
+  if (!address) return hostname;
+  const { bytes } = address;
+  const mapped = bytes.slice(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff &&
+    bytes[11] === 0xff;
+  return mapped ? bytes.slice(12).join(".") : formatAddress(address);
+}

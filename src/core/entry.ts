@@ -8,8 +8,20 @@
 export interface PortEntry {
   /** The instance's id. */
   readonly id: bigint;
-  /** The IPv4 address the instance was heard from. */
+  /**
+   * The address the instance was heard from: IPv4 when it was heard over
+   * IPv4, else IPv6 (a global address before a link-local one, which
+   * carries its zone: `fe80::1%eth0`). It stays the same while the
+   * instance is heard there. Ready for `Deno.connect` and Node's `net.connect`.
+   */
   readonly address: string;
+  /**
+   * Every address the instance was heard from within its time-to-live,
+   * `address` first: present only when there is more than one (an instance
+   * heard over IPv4 and IPv6, or on two links), so that an instance heard at
+   * one address has the entry it always had.
+   */
+  readonly addresses?: readonly string[];
   /** The instance's service ports, in the order it set them. */
   readonly ports: readonly number[];
 }
@@ -18,8 +30,20 @@ export interface PortEntry {
 export interface MsgEntry<M = unknown> {
   /** The instance's id. */
   readonly id: bigint;
-  /** The IPv4 address the instance was heard from. */
+  /**
+   * The address the instance was heard from: IPv4 when it was heard over
+   * IPv4, else IPv6 (a global address before a link-local one, which
+   * carries its zone: `fe80::1%eth0`). It stays the same while the
+   * instance is heard there. Ready for `Deno.connect` and Node's `net.connect`.
+   */
   readonly address: string;
+  /**
+   * Every address the instance was heard from within its time-to-live,
+   * `address` first: present only when there is more than one (an instance
+   * heard over IPv4 and IPv6, or on two links), so that an instance heard at
+   * one address has the entry it always had.
+   */
+  readonly addresses?: readonly string[];
   /** The instance's message. */
   readonly msg: M;
 }

@@ -8,6 +8,7 @@
 import type { Entry, MsgEntry } from "./entry.ts";
 import type { Liveness } from "./expiry.ts";
 import type { Contender } from "./identity.ts";
+import type { Path } from "./paths.ts";
 import type { Announcement } from "./wire.ts";
 
 /** The most instances a chart holds unless told otherwise. */
@@ -27,9 +28,9 @@ export interface Peer<E> extends Liveness {
   /** Absent for instances that announce bare (the Rust crate). */
   incarnation: bigint | undefined;
   seq: number | undefined;
-  /** When its address was last heard (as the source of a datagram). */
-  addressHeardAt: number;
-  /** The port its datagrams come from, where probes go. */
+  /** The addresses it was heard from, and when (see paths.ts). */
+  paths: Path[];
+  /** The port its datagrams come from at the charted address, where probes go. */
   port: number;
   /** Heard more than once: a full chart evicts it only once quiet (see {@linkcode isProtected}). */
   confirmed: boolean;
@@ -203,13 +204,22 @@ export function announcesSame(entry: Entry, announcement: Announcement): boolean
  *
  * @param announcement The announcement.
  * @param address Its address.
+ * @param addresses All of the instance's addresses, when it has more than one.
  * @returns The entry.
  */
-export function entryOf<E extends Entry>(announcement: Announcement, address: string): E {
+export function entryOf<E extends Entry>(
+  announcement: Announcement,
+  address: string,
+  addresses?: readonly string[],
+): E {
   const { id, ports } = announcement;
+  if (addresses) Object.freeze(addresses);
   if (ports) {
     Object.freeze(ports);
-    return Object.freeze({ id, address, ports }) as E;
+    return Object.freeze(
+      addresses ? { id, address, addresses, ports } : { id, address, ports },
+    ) as E;
   }
-  return Object.freeze({ id, address, msg: announcement.msg }) as E;
+  const { msg } = announcement;
+  return Object.freeze(addresses ? { id, address, addresses, msg } : { id, address, msg }) as E;
 }

@@ -34,6 +34,14 @@ import type { Rampdown } from "./interval.ts";
 import { Keyring } from "./keyring.ts";
 import { ReplyLimiter, type ReplyLimits } from "./limiter.ts";
 import { announcesSame, DEFAULT_MAX_ENTRIES, entryOf, type Peer, PeerTable } from "./peers.ts";
+import {
+  addressesOf,
+  chartedPath,
+  notePath,
+  type Path,
+  PATH_WINDOW,
+  sameAddresses,
+} from "./paths.ts";
 import { announcedTtl, heardUs, listeningFor, MAX_TTL, roundInterval } from "./schedule.ts";
 import type { SeedAddress, SeedSet } from "./seeds.ts";
 import {
@@ -765,6 +773,12 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         // a rival taking the id back from a charted one gone silent.
         superseded = { incarnation: peer.incarnation, seq: peer.seq, reported: false, inARow: 0 };
       } else if (seq !== undefined && peer.seq !== undefined && !seqAfter(seq, peer.seq)) {
+        // Of the same round, over another family or link: its address is alive.
+        const behind = (peer.seq - seq) >>> 0;
+        if (live && behind > 0 && behind < PATH_WINDOW) {
+          const path = peer.paths.find((known) => known.address === address);
+          if (path) path.heardAt = Math.max(path.heardAt, at);
+        }
         counters.dropped.stale++;
         return;
       } else if (peer.superseded) {
@@ -803,16 +817,26 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       owed = !this.#answer(announcement, facts) && !announcement.probe;
     }
 
-    let charted = address;
-    if (peer && address !== peer.entry.address && at - peer.addressHeardAt < peer.ttl / 2) {
-      // Heard on another path while the known one is alive: keep the address steady.
-      charted = peer.entry.address;
+    // Heard on another path while the known one is alive: the address stays steady.
+    // Another run (a restart, or a rival that took the id) is heard afresh.
+    let paths: Path[];
+    if (peer && !superseded) {
+      paths = peer.paths;
+      notePath(paths, address, port, at, ttl);
+    } else {
+      // Sized to its one path: an array grown by push holds room for 17.
+      paths = [{ address, port, heardAt: at }];
     }
+    const kept = superseded ? undefined : peer?.entry;
+    const chartedAt = chartedPath(paths, kept?.address, address, at, ttl);
+    const charted = chartedAt.address;
+    const addresses = addressesOf(paths, charted, kept?.addresses);
     const previous = peer?.entry;
     // Most datagrams repeat what is charted: no new entry for those.
-    const entry = previous?.address === charted && announcesSame(previous, announcement)
+    const entry = previous?.address === charted && sameAddresses(previous.addresses, addresses) &&
+        announcesSame(previous, announcement)
       ? previous
-      : this.#entryOf(announcement, charted, reading);
+      : this.#entryOf(announcement, charted, addresses, reading);
     // Every field from the start: one object shape for every peer.
     peer ??= {
       entry,
@@ -820,7 +844,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       seq,
       ttl,
       heardAt: at,
-      addressHeardAt: at,
+      paths,
       port,
       probes: 0,
       confirmed: false,
@@ -836,10 +860,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     peer.probes = 0;
     peer.probeHeld = false;
     peer.answerOwed = owed;
-    if (address === charted) {
-      peer.addressHeardAt = at;
-      peer.port = port;
-    }
+    peer.paths = paths;
+    peer.port = chartedAt.port;
     if (superseded) peer.superseded = superseded;
     if (isNew) this.#peers.add(id, peer);
     this.#scheduleSweep(now, peer);
@@ -852,9 +874,16 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /** The entry of an announcement; the charts that read it alike share it. */
-  #entryOf(announcement: Announcement, address: string, reading: Reading | undefined): E {
+  #entryOf(
+    announcement: Announcement,
+    address: string,
+    addresses: readonly string[] | undefined,
+    reading: Reading | undefined,
+  ): E {
+    // Only an entry of one address is shared: the others are this chart's view.
+    if (addresses) return entryOf<E>(announcement, address, addresses);
     const shared = reading?.entry as E | undefined;
-    if (shared?.address === address) return shared;
+    if (shared?.address === address && shared.addresses === undefined) return shared;
     const entry = entryOf<E>(announcement, address);
     if (reading) reading.entry = entry;
     return entry;
@@ -945,6 +974,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
 
   #remove(id: bigint, peer: Peer<E>, reason: RemoveReason): void {
     this.#peers.delete(id);
+    // The table's list of newcomers may hold it a while yet: not its addresses.
+    peer.paths = [];
     this.#out.removed(peer.entry, reason, peer.heardAt);
   }
 

@@ -40,6 +40,11 @@ export const DEFAULT_DISCOVERY_PORT: number = 8080;
 /** The IPv4 multicast group every instance joins. */
 export const MULTICAST_GROUP: string = "224.0.0.251";
 /**
+ * The IPv6 multicast group: mDNS's link-local group, as 224.0.0.251 is its
+ * IPv4 one, on our own discovery port.
+ */
+export const MULTICAST_GROUP_V6: string = "ff02::fb";
+/**
  * The largest datagram sent or accepted, in bytes. The Rust crate reads
  * datagrams into a buffer of this size.
  */

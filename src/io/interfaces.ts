@@ -6,6 +6,7 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
+import { canonicalAddress, isLinkLocal, prefixLength, sharesPrefix } from "../core/address.ts";
 
 /**
  * Deno's own file API where there is one: on a fresh process's way to its
@@ -22,14 +23,27 @@ function readNames(path: string): string[] {
   return deno ? Array.from(deno.readDirSync(path), (entry) => entry.name) : readdirSync(path);
 }
 
-/** An IPv4 interface. */
+/**
+ * Which address families discovery uses: IPv4, IPv6, or both (IPv6 on the
+ * interfaces that have an IPv6 address).
+ */
+export type AddressFamily = "ipv4" | "ipv6" | "both";
+
+/** An address of an interface. */
 export interface NetInterface {
   /** Its name, such as `eth0`. */
   name: string;
-  /** Its IPv4 address. */
+  /** 4 or 6. */
+  family: 4 | 6;
+  /**
+   * The address, canonical (RFC 5952 for IPv6); a link-local IPv6 address
+   * carries its zone, the interface's name: `fe80::1%eth0`.
+   */
   address: string;
   /** Its netmask. */
   netmask: string;
+  /** The interface's index (its IPv6 scope id); 0 where unknown. */
+  index: number;
   /** Whether it is a loopback interface. */
   loopback: boolean;
   /** Whether it is up. */
@@ -70,7 +84,7 @@ export const IFF_LOOPBACK = 0x8;
 export const IFF_MULTICAST = 0x1000;
 
 /**
- * Lists this machine's IPv4 interfaces with their state. Where the kernel's
+ * Lists this machine's interface addresses, of both families, with their state. Where the kernel's
  * flags cannot be read (outside Linux, or where `/sys` shows another network
  * namespace), interfaces count as up and, but for loopback, multicast-capable.
  *
@@ -95,13 +109,18 @@ function readInterfaces(): NetInterface[] {
   const found: NetInterface[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
     for (const info of addresses ?? []) {
-      if (info.family !== "IPv4") continue;
+      // Node says "IPv4" or "IPv6"; some versions said 4 or 6.
+      const family = String(info.family).endsWith("6") ? 6 : 4;
+      const canonical = canonicalAddress(info.address.replace(/%.*$/, ""));
+      if (!canonical) continue;
       const flags = allFlags?.get(name);
       const loopback = flags === undefined ? info.internal : (flags & IFF_LOOPBACK) !== 0;
       found.push({
         name,
-        address: info.address,
+        family,
+        address: family === 6 && isLinkLocal(canonical) ? `${canonical}%${name}` : canonical,
         netmask: info.netmask,
+        index: "scopeid" in info ? info.scopeid ?? 0 : 0,
         loopback,
         up: flags === undefined ? true : (flags & IFF_UP) !== 0,
         multicast: flags === undefined ? !loopback : (flags & IFF_MULTICAST) !== 0,
@@ -134,27 +153,70 @@ function namespaceFlags(): Map<string, number> | undefined {
 }
 
 /**
- * Picks the interfaces discovery uses: those that are up and can multicast,
- * loopback only with local discovery (where multicast works without the
- * flag), filtered by the options.
+ * Picks the interface addresses discovery uses: on interfaces that are up
+ * and can multicast, loopback only with local discovery (where multicast
+ * works without the flag), filtered by the options; of each family in use,
+ * one address per interface.
  *
- * @param all The machine's interfaces.
+ * IPv6 takes an interface's first global (or unique local) address, else its
+ * link-local one: one link per interface, so that peers hear each
+ * announcement once per family. Loopback is IPv4 only: Linux does not loop
+ * IPv6 multicast back on it, and instances on this machine hear each other
+ * over IPv6 on any other interface, where multicast loops back.
+ *
+ * @param all The machine's interface addresses.
  * @param options Which to include or exclude.
  * @param localDiscovery Whether instances on this machine discover each other.
- * @returns The interfaces to use.
+ * @param family Which address families.
+ * @returns The interface addresses to use.
  */
 export function selectInterfaces(
   all: readonly NetInterface[],
   options: InterfaceOptions,
   localDiscovery: boolean,
+  family: AddressFamily = "both",
 ): NetInterface[] {
-  return all.filter((iface) => {
+  const usable = all.filter((iface) => {
     if (!iface.up) return false;
+    if (family === "ipv4" && iface.family === 6) return false;
+    if (family === "ipv6" && iface.family === 4) return false;
     if (options.include && !options.include.includes(iface.name)) return false;
     if (options.exclude?.includes(iface.name)) return false;
-    if (iface.loopback) return localDiscovery || options.loopbackOnly === true;
+    if (iface.loopback) {
+      if (iface.family === 6) return false;
+      return localDiscovery || options.loopbackOnly === true;
+    }
     return !options.loopbackOnly && iface.multicast;
   });
+  const v6 = new Map<string, NetInterface>();
+  for (const iface of usable) {
+    if (iface.family !== 6) continue;
+    const chosen = v6.get(iface.name);
+    if (!chosen || (isLinkLocal(chosen.address) && !isLinkLocal(iface.address))) {
+      v6.set(iface.name, iface);
+    }
+  }
+  return usable.filter((iface) => iface.family === 4 || v6.get(iface.name) === iface);
+}
+
+/**
+ * A link-local IPv6 source with its zone. The runtimes do not say on which
+ * interface a datagram arrived, so a source heard on the shared discovery
+ * socket gets the first interface that is up with a link-local IPv6
+ * address: the one, on most hosts (see the README's Limits).
+ *
+ * @param address The source address, as the transport reports it.
+ * @param interfaces The interfaces it may have come in on.
+ * @returns The address, with a zone when it is link-local IPv6 and had none.
+ */
+export function withZone(address: string, interfaces: Iterable<NetInterface>): string {
+  if (address.includes("%") || !address.includes(":") || !isLinkLocal(address)) return address;
+  for (const iface of interfaces) {
+    if (iface.family === 6 && iface.up && isLinkLocal(iface.address)) {
+      return `${address}%${iface.name}`;
+    }
+  }
+  return address;
 }
 
 /** A dotted IPv4 address as a number; read without allocating, since every answer asks. */
@@ -174,16 +236,27 @@ function toNumber(address: string): number {
 }
 
 /**
- * Returns whether an address is on an interface's directly connected subnet.
+ * Returns whether an address is on an interface's directly connected
+ * subnet. A link-local IPv6 address is on the link its zone names (or any,
+ * without a zone).
  *
- * @param address An IPv4 address.
+ * @param address An address of either family.
  * @param iface The interface.
  * @returns `true` when the address and the interface share their network part.
  */
 export function onSubnet(
   address: string,
-  iface: Pick<NetInterface, "address" | "netmask">,
+  iface: Pick<NetInterface, "address" | "netmask"> & { name?: string },
 ): boolean {
+  if (address.includes(":") || iface.address.includes(":")) {
+    if (!address.includes(":") || !iface.address.includes(":")) return false;
+    if (isLinkLocal(address)) {
+      const zone = address.indexOf("%");
+      return zone === -1 || iface.name === undefined || address.slice(zone + 1) === iface.name;
+    }
+    const prefix = prefixLength(iface.netmask, 6);
+    return prefix !== undefined && sharesPrefix(address, iface.address, prefix);
+  }
   const mask = toNumber(iface.netmask);
   return ((toNumber(address) & mask) >>> 0) === ((toNumber(iface.address) & mask) >>> 0);
 }

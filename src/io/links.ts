@@ -9,6 +9,7 @@
  */
 
 import {
+  type AddressFamily,
   type InterfaceOptions,
   listInterfaces,
   type NetInterface,
@@ -23,13 +24,19 @@ import {
   openDiscoverySocket,
 } from "./process_bus.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
-import { MULTICAST_GROUP } from "../core/wire.ts";
+import { MULTICAST_GROUP, MULTICAST_GROUP_V6 } from "../core/wire.ts";
+import { isLinkLocal } from "../core/address.ts";
 
-/** One interface in use. */
+/** One interface in use, for one address family. */
 export interface Link {
   /** The interface's name, or `"*"` where interfaces cannot be listed. */
   name: string;
-  /** The interface's address: the source of everything sent on the link. */
+  /** 4 or 6. */
+  family: 4 | 6;
+  /**
+   * The interface's address: the source of everything sent on the link (a
+   * link-local IPv6 one with its zone).
+   */
   address: string;
   /** The interface's netmask. */
   netmask: string;
@@ -56,6 +63,8 @@ export interface LinksOptions {
   handOver: boolean;
   /** Which interfaces to use. */
   interfaces: InterfaceOptions;
+  /** Which address families. */
+  family: AddressFamily;
   /** Whether instances on this machine discover each other (loopback is used). */
   localDiscovery: boolean;
   /** Called with every datagram received, on any socket, and with those handed over in the process. */
@@ -96,10 +105,23 @@ function endpointOf(link: Link, socket: DatagramSocket): Endpoint | undefined {
   return link.name === "*" ? undefined : { address: link.address, port: socket.port };
 }
 
+/** The multicast group of a link's family. */
+function groupOf(link: Pick<Link, "family">): string {
+  return link.family === 6 ? MULTICAST_GROUP_V6 : MULTICAST_GROUP;
+}
+
+/** How a link joins its group: IPv6 joins by interface, named as the address's zone. */
+function memberOf(iface: Pick<Link, "family" | "address" | "name">): string {
+  if (iface.family === 4 || iface.address.includes("%")) return iface.address;
+  return `${iface.address}%${iface.name}`;
+}
+
 /** The links of one chart. */
 export class Links {
   readonly #options: LinksOptions;
   readonly #discovery: DiscoverySocket;
+  /** Whether the discovery socket takes IPv6: IPv6 links only then. */
+  readonly #v6: boolean;
   #links = new Map<string, Link>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #scanning: Promise<void> = Promise.resolve();
@@ -114,9 +136,10 @@ export class Links {
    */
   readonly #routed = new Map<4 | 6, Promise<DatagramSocket | undefined>>();
 
-  private constructor(options: LinksOptions, discovery: DiscoverySocket) {
+  private constructor(options: LinksOptions, discovery: DiscoverySocket, v6: boolean) {
     this.#options = options;
     this.#discovery = discovery;
+    this.#v6 = v6;
   }
 
   /**
@@ -127,16 +150,33 @@ export class Links {
    * @throws {Error} The transport's error when the discovery port cannot be bound.
    */
   static async open(options: LinksOptions): Promise<Links> {
-    const discovery = await openDiscoverySocket(
-      {
-        transport: options.transport,
-        port: options.discoveryPort,
-        reuseAddress: options.reuseAddress,
-        handOver: options.handOver,
-      },
-      { onDatagram: options.onDatagram, onError: options.onError },
-    );
-    const links = new Links(options, discovery);
+    const { family } = options;
+    const open = (hostname: string) =>
+      openDiscoverySocket(
+        {
+          transport: options.transport,
+          port: options.discoveryPort,
+          hostname,
+          reuseAddress: options.reuseAddress,
+          handOver: options.handOver,
+        },
+        { onDatagram: options.onDatagram, onError: options.onError },
+      );
+    let discovery: DiscoverySocket;
+    let v6 = family !== "ipv4";
+    if (!v6) discovery = await open("0.0.0.0");
+    else {
+      try {
+        discovery = await open("::");
+      } catch (error) {
+        // Without IPv6 in the kernel (or in a transport of the user's own), both is IPv4.
+        const code = (error as { code?: string }).code;
+        if (family === "ipv6" || code === "EADDRINUSE" || code === "EACCES") throw error;
+        discovery = await open("0.0.0.0");
+        v6 = false;
+      }
+    }
+    const links = new Links(options, discovery, v6);
     await links.#scan();
     links.#schedule();
     return links;
@@ -148,14 +188,15 @@ export class Links {
   }
 
   /**
-   * Returns the link on whose subnet an address is.
+   * Returns the link on whose subnet an address is: a link-local IPv6
+   * address is on the link its zone names.
    *
-   * @param address An IPv4 address.
+   * @param address An address of either family.
    * @returns The link, or `undefined` when the address is on no connected subnet.
    */
   linkFor(address: string): Link | undefined {
     for (const link of this.#links.values()) {
-      if (link.name === "*" || onSubnet(address, link)) return link;
+      if ((link.name === "*" && !address.includes(":")) || onSubnet(address, link)) return link;
     }
     return undefined;
   }
@@ -171,8 +212,12 @@ export class Links {
   multicast(link: Link, data: Uint8Array): Promise<void> {
     const { discoveryPort } = this.#options;
     const from = endpointOf(link, link.socket);
-    if (from) this.#discovery.handOver(data, from, MULTICAST_GROUP, discoveryPort);
-    return link.socket.send(data, MULTICAST_GROUP, discoveryPort);
+    const group = groupOf(link);
+    if (from) this.#discovery.handOver(data, from, group, discoveryPort);
+    // IPv6 leaves by the route, whatever address the socket is bound to,
+    // unless the group names its interface.
+    const to = link.family === 6 && link.name !== "*" ? `${group}%${link.name}` : group;
+    return link.socket.send(data, to, discoveryPort);
   }
 
   /**
@@ -288,7 +333,7 @@ export class Links {
         const endpoint = endpointOf(link, socket);
         if (endpoint) this.#discovery.removeEndpoint(endpoint.address, endpoint.port);
       }
-      await this.#leave(link.address);
+      await this.#leave(link);
       await closeSockets(link);
     }
     for (const iface of wanted) {
@@ -309,10 +354,11 @@ export class Links {
     }
   }
 
-  #wantedInterfaces(): Array<Pick<NetInterface, "name" | "address" | "netmask">> {
-    const { interfaces, localDiscovery, onError } = this.#options;
+  #wantedInterfaces(): Array<Pick<NetInterface, "name" | "family" | "address" | "netmask">> {
+    const { interfaces, localDiscovery, family, onError } = this.#options;
     try {
-      return selectInterfaces(listInterfaces(), interfaces, localDiscovery);
+      const wanted = selectInterfaces(listInterfaces(), interfaces, localDiscovery, family);
+      return this.#v6 ? wanted : wanted.filter((iface) => iface.family === 4);
     } catch (error) {
       // Without the right to list interfaces, the kernel picks one.
       if (!this.#listingFailed) {
@@ -323,20 +369,25 @@ export class Links {
           }),
         );
       }
-      return [{ name: "*", address: "0.0.0.0", netmask: "0.0.0.0" }];
+      return [{ name: "*", family: 4, address: "0.0.0.0", netmask: "0.0.0.0" }];
     }
   }
 
   async #openLink(
-    iface: Pick<NetInterface, "name" | "address" | "netmask">,
+    iface: Pick<NetInterface, "name" | "family" | "address" | "netmask">,
   ): Promise<Link | undefined> {
     const { transport, onDatagram, onError } = this.#options;
+    // What comes to a link's own sockets came in on its interface.
+    const zone = iface.family === 6 ? `%${iface.name}` : "";
     const open = () =>
       transport.open({
         hostname: iface.address,
         port: 0,
         reuseAddress: false,
-        onDatagram: (data, hostname, port) => onDatagram(fromNetwork(data, hostname, port)),
+        onDatagram: (data, hostname, port) =>
+          onDatagram(
+            fromNetwork(data, zone && isLinkLocal(hostname) ? hostname + zone : hostname, port),
+          ),
         onError,
       });
     // The announcements' socket, then the unicasts'.
@@ -354,12 +405,13 @@ export class Links {
     }
     const [socket, unicastSocket] = sockets;
     const link = { ...iface, socket, unicastSocket };
+    const group = groupOf(iface);
     try {
-      await this.#discovery.joinGroup(MULTICAST_GROUP, iface.address);
+      await this.#discovery.joinGroup(group, memberOf(iface));
     } catch (error) {
       await closeSockets(link);
       onError(
-        new Error(`Cannot join ${MULTICAST_GROUP} on ${iface.name} (${iface.address}): ${error}`, {
+        new Error(`Cannot join ${group} on ${iface.name} (${iface.address}): ${error}`, {
           cause: error,
         }),
       );
@@ -368,9 +420,9 @@ export class Links {
     return link;
   }
 
-  async #leave(address: string): Promise<void> {
+  async #leave(link: Link): Promise<void> {
     try {
-      await this.#discovery.leaveGroup(MULTICAST_GROUP, address);
+      await this.#discovery.leaveGroup(groupOf(link), memberOf(link));
     } catch {
       // The interface or its address is gone, and the membership with it.
     }

@@ -21,8 +21,10 @@
 import { SourceCredit } from "../core/credit.ts";
 import type { Arrival } from "../core/protocol.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
-import { MULTICAST_GROUP } from "../core/wire.ts";
+import { MULTICAST_GROUP, MULTICAST_GROUP_V6 } from "../core/wire.ts";
 import { setImmediate } from "node:timers";
+import { listInterfaces, withZone } from "./interfaces.ts";
+import { isLinkLocal } from "../core/address.ts";
 
 /**
  * The most handed-over datagrams one turn of the event loop delivers: a
@@ -90,6 +92,12 @@ export interface DiscoverySocketOptions {
   /** The discovery port. */
   port: number;
   /**
+   * `"0.0.0.0"` for IPv4, `"::"` for both families.
+   *
+   * @default {"0.0.0.0"}
+   */
+  hostname?: string;
+  /**
    * Whether other sockets may share the port. Only then do the charts of the
    * process share one socket: without it, a second chart on the port fails
    * to bind, as a second process would.
@@ -133,7 +141,7 @@ export interface DiscoverySocket {
 
 /** A socket's address and port. */
 export interface Endpoint {
-  /** The IPv4 address. */
+  /** The address (a link-local IPv6 one with its zone). */
   address: string;
   /** The port. */
   port: number;
@@ -185,7 +193,11 @@ class SharedSocket {
   }
 
   /** Delivers a datagram from the network to every chart. */
-  deliver(data: Uint8Array, hostname: string, port: number): void {
+  deliver(data: Uint8Array, source: string, port: number): void {
+    // A link-local source comes without its zone: it gets the interface's name.
+    const hostname = source.startsWith("fe") && isLinkLocal(source)
+      ? withZone(source, zoneInterfaces())
+      : source;
     const arrival = fromNetwork(data, hostname, port);
     // The kernel's copy of a multicast that was handed over: only its sender
     // hears it, which tells that chart that multicast loops back.
@@ -335,12 +347,21 @@ class SharedSocket {
   }
 }
 
-/** The shared sockets of this process (promised while they open), by transport and port. */
-const slots = new WeakMap<Transport, Map<number, Promise<SharedSocket>>>();
+/** The interfaces a link-local source may have come in on. */
+function zoneInterfaces(): ReturnType<typeof listInterfaces> {
+  try {
+    return listInterfaces();
+  } catch {
+    return [];
+  }
+}
+
+/** The shared sockets of this process (promised while they open), by transport, address and port. */
+const slots = new WeakMap<Transport, Map<string, Promise<SharedSocket>>>();
 
 /**
- * Opens a discovery socket bound to `0.0.0.0` on the port, or takes a hold on
- * the one this process already has there.
+ * Opens a discovery socket bound to `0.0.0.0` (or `::`) on the port, or
+ * takes a hold on the one this process already has there.
  *
  * @param options The transport, port and whether the port is shared.
  * @param listener Where the datagrams and errors go.
@@ -351,20 +372,21 @@ export async function openDiscoverySocket(
   options: DiscoverySocketOptions,
   listener: DiscoveryListener,
 ): Promise<DiscoverySocket> {
-  const { transport, port, reuseAddress, handOver } = options;
+  const { transport, port, hostname = "0.0.0.0", reuseAddress, handOver } = options;
   let ports = slots.get(transport);
   if (!ports) slots.set(transport, ports = new Map());
   const shareable = reuseAddress && port !== 0;
+  const slotKey = `${hostname}/${port}`;
   let socket: SharedSocket;
   let slot: Promise<SharedSocket> | undefined;
   while (true) {
-    slot = shareable ? ports.get(port) : undefined;
+    slot = shareable ? ports.get(slotKey) : undefined;
     if (!slot) {
-      const opening = slot = openShared(transport, port, reuseAddress, handOver);
+      const opening = slot = openShared(transport, hostname, port, reuseAddress, handOver);
       if (shareable) {
-        ports.set(port, opening);
+        ports.set(slotKey, opening);
         opening.catch(() => {
-          if (ports.get(port) === opening) ports.delete(port);
+          if (ports.get(slotKey) === opening) ports.delete(slotKey);
         });
       }
     }
@@ -400,7 +422,8 @@ export async function openDiscoverySocket(
     },
     handOver(data, from, hostname, toPort) {
       if (closing) return false;
-      const multicast = hostname === MULTICAST_GROUP && toPort === port;
+      const multicast = (hostname === MULTICAST_GROUP || hostname === MULTICAST_GROUP_V6) &&
+        toPort === port;
       return socket.handOver(data, from, listener, hostname, toPort, multicast);
     },
     replay() {
@@ -417,7 +440,7 @@ export async function openDiscoverySocket(
         if (socket.listeners.size === 0) {
           // The last hold: a chart that opens from now on binds a socket of its own.
           socket.closed = true;
-          if (ports.get(port) === slot) ports.delete(port);
+          if (ports.get(slotKey) === slot) ports.delete(slotKey);
           await socket.close();
           return;
         }
@@ -435,6 +458,7 @@ export async function openDiscoverySocket(
 
 async function openShared(
   transport: Transport,
+  hostname: string,
   port: number,
   reuseAddress: boolean,
   handOver: boolean,
@@ -442,7 +466,7 @@ async function openShared(
   // Nothing arrives before the bind completes, so the socket is there for it.
   const target: { socket?: SharedSocket } = {};
   const datagramSocket = await transport.open({
-    hostname: "0.0.0.0",
+    hostname,
     port,
     reuseAddress,
     onDatagram: (data, hostname, from) => target.socket?.deliver(data, hostname, from),

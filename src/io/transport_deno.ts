@@ -6,6 +6,7 @@
 
 import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
 import { MAX_DATAGRAM_SIZE } from "../core/wire.ts";
+import { sourceAddress } from "../core/address.ts";
 
 const MAX_BACKOFF = 1_000;
 /** One byte more than the largest datagram a chart reads, so that longer ones show as such. */
@@ -24,15 +25,42 @@ export const denoTransport: Transport = {
   },
 };
 
+/**
+ * The index of the interface a zone names (`eth0`, or already `2`): Deno
+ * binds and joins IPv6 by index.
+ */
+function zoneIndex(zone: string): number {
+  if (/^\d+$/.test(zone)) return Number(zone);
+  // A link-local address carries it; loopback's ::1 does not, nor a global one.
+  const found = Deno.networkInterfaces().find((info) =>
+    info.name === zone && info.family === "IPv6" && info.scopeid
+  );
+  if (found) return found.scopeid!;
+  try {
+    // Linux lists every IPv6 address with its interface's index (hex) and name.
+    for (const line of Deno.readTextFileSync("/proc/net/if_inet6").split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[5] === zone) return Number.parseInt(fields[1], 16);
+    }
+  } catch {
+    // Not Linux, or not allowed to read it.
+  }
+  throw new Error(`Cannot find the index of interface ${zone}`);
+}
+
 function openSocket(options: SocketOptions): DatagramSocket {
+  const zone = options.hostname.indexOf("%");
+  // Deno's `"::"` is a dual-stack socket: it receives IPv4 as mapped addresses.
   const conn = Deno.listenDatagram({
     transport: "udp",
-    hostname: options.hostname,
+    hostname: zone === -1
+      ? options.hostname
+      : `${options.hostname.slice(0, zone)}%${zoneIndex(options.hostname.slice(zone + 1))}`,
     port: options.port,
     reuseAddress: options.reuseAddress,
     loopback: true,
   });
-  const memberships = new Map<string, Deno.MulticastV4Membership>();
+  const memberships = new Map<string, Deno.MulticastV4Membership | Deno.MulticastV6Membership>();
   let closed = false;
   const receiving = (async () => {
     // One buffer that each datagram reuses: `DatagramConn`'s own iterator
@@ -47,7 +75,7 @@ function openSocket(options: SocketOptions): DatagramSocket {
           const [data, from] = await conn.receive(buffer);
           backoff = 0;
           const { hostname, port } = from as Deno.NetAddr;
-          options.onDatagram(data, hostname, port);
+          options.onDatagram(data, sourceAddress(hostname), port);
         }
       } catch (error) {
         if (closed) return;
@@ -67,7 +95,14 @@ function openSocket(options: SocketOptions): DatagramSocket {
     async joinGroup(group, interfaceAddress) {
       const key = `${group}/${interfaceAddress}`;
       if (memberships.has(key)) return;
-      memberships.set(key, await conn.joinMulticastV4(group, interfaceAddress));
+      if (!group.includes(":")) {
+        memberships.set(key, await conn.joinMulticastV4(group, interfaceAddress));
+        return;
+      }
+      const zone = interfaceAddress.indexOf("%");
+      if (zone === -1) throw new Error(`Cannot join ${group}: no interface in ${interfaceAddress}`);
+      const index = zoneIndex(interfaceAddress.slice(zone + 1));
+      memberships.set(key, await conn.joinMulticastV6(group, index));
     },
     async leaveGroup(group, interfaceAddress) {
       const key = `${group}/${interfaceAddress}`;

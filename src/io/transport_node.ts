@@ -8,6 +8,7 @@
 import dgram from "node:dgram";
 import { isIP } from "node:net";
 import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
+import { sourceAddress } from "../core/address.ts";
 
 type LookupCallback = (error: Error | null, address: string, family: number) => void;
 
@@ -19,75 +20,116 @@ type LookupCallback = (error: Error | null, address: string, family: number) => 
  */
 function lookup(address: string, options: unknown, callback?: LookupCallback): void {
   const done = (typeof options === "function" ? options : callback) as LookupCallback;
-  if (isIP(address) === 4) {
+  const family = isIP(address);
+  if (family !== 0) {
     // Asynchronous, as node:dns answers.
-    queueMicrotask(() => done(null, address, 4));
+    queueMicrotask(() => done(null, address, family));
     return;
   }
+  const wanted = (options as { family?: number } | undefined)?.family ?? 4;
   import("node:dns").then(
-    ({ lookup }) => lookup(address, 4, done),
-    (error) => done(error, "", 4),
+    ({ lookup }) => lookup(address, wanted, done),
+    (error) => done(error, "", wanted),
   );
 }
 
-/** Opens sockets with `node:dgram`. */
+/**
+ * Opens sockets with `node:dgram`. A socket bound to `"::"` is two: an IPv4
+ * one on `0.0.0.0` and an IPv6-only one on `::`, so that both bind the port
+ * as a single IPv4 socket would.
+ */
 export const nodeTransport: Transport = {
   async open(options: SocketOptions): Promise<DatagramSocket> {
-    const socket = dgram.createSocket({ type: "udp4", reuseAddr: options.reuseAddress, lookup });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind({ address: options.hostname, port: options.port }, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    }).catch((error) => {
-      socket.close();
-      throw error;
-    });
+    if (options.hostname !== "::") return await openSocket(options);
+    const v4 = await openSocket({ ...options, hostname: "0.0.0.0" });
+    let v6: DatagramSocket;
     try {
-      socket.setMulticastLoopback(true);
-      if (options.hostname !== "0.0.0.0") socket.setMulticastInterface(options.hostname);
+      v6 = await openSocket({ ...options, port: v4.port });
     } catch (error) {
-      socket.close();
+      await v4.close();
       throw error;
     }
-    socket.on("message", (data, from) => options.onDatagram(data, from.address, from.port));
-    socket.on("error", (error) => options.onError(error));
-
-    let closing: Promise<void> | undefined;
+    const of = (address: string) => address.includes(":") ? v6 : v4;
     return {
-      port: socket.address().port,
-      send(data, hostname, port) {
-        return new Promise<void>((resolve, reject) => {
-          socket.send(data, port, hostname, (error) => error ? reject(error) : resolve());
-        });
-      },
-      joinGroup(group, interfaceAddress) {
-        // A throw inside the executor rejects the promise.
-        return new Promise((resolve) => {
-          socket.addMembership(
-            group,
-            interfaceAddress === "0.0.0.0" ? undefined : interfaceAddress,
-          );
-          resolve();
-        });
-      },
-      leaveGroup(group, interfaceAddress) {
-        return new Promise((resolve) => {
-          socket.dropMembership(
-            group,
-            interfaceAddress === "0.0.0.0" ? undefined : interfaceAddress,
-          );
-          resolve();
-        });
-      },
-      close() {
-        // What is still queued is dropped (its sends fail): a send to an
-        // address that does not resolve can wait for seconds, and close must
-        // not. The driver waits a moment for the goodbye before it closes.
-        closing ??= new Promise<void>((resolve) => socket.close(() => resolve()));
-        return closing;
+      port: v4.port,
+      send: (data, hostname, port) => of(hostname).send(data, hostname, port),
+      joinGroup: (group, interfaceAddress) => of(group).joinGroup(group, interfaceAddress),
+      leaveGroup: (group, interfaceAddress) => of(group).leaveGroup(group, interfaceAddress),
+      async close() {
+        await Promise.all([v4.close(), v6.close()]);
       },
     };
   },
 };
+
+/** The interface argument `node:dgram` takes: an IPv6 interface as `::%eth0`. */
+function interfaceOf(group: string, interfaceAddress: string): string | undefined {
+  if (interfaceAddress === "0.0.0.0") return undefined;
+  if (!group.includes(":")) return interfaceAddress;
+  const zone = interfaceAddress.indexOf("%");
+  return zone === -1 ? undefined : `::${interfaceAddress.slice(zone)}`;
+}
+
+async function openSocket(options: SocketOptions): Promise<DatagramSocket> {
+  const v6 = options.hostname.includes(":");
+  const socket = dgram.createSocket({
+    type: v6 ? "udp6" : "udp4",
+    reuseAddr: options.reuseAddress,
+    ipv6Only: v6,
+    lookup,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind({ address: options.hostname, port: options.port }, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  }).catch((error) => {
+    socket.close();
+    throw error;
+  });
+  try {
+    socket.setMulticastLoopback(true);
+    // An IPv6 socket sends multicast on the interface of the address it is bound to.
+    if (!v6 && options.hostname !== "0.0.0.0") socket.setMulticastInterface(options.hostname);
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+  socket.on(
+    "message",
+    (data, from) =>
+      options.onDatagram(data, v6 ? sourceAddress(from.address) : from.address, from.port),
+  );
+  socket.on("error", (error) => options.onError(error));
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: socket.address().port,
+    send(data, hostname, port) {
+      return new Promise<void>((resolve, reject) => {
+        socket.send(data, port, hostname, (error) => error ? reject(error) : resolve());
+      });
+    },
+    joinGroup(group, interfaceAddress) {
+      // A throw inside the executor rejects the promise.
+      return new Promise((resolve) => {
+        socket.addMembership(group, interfaceOf(group, interfaceAddress));
+        resolve();
+      });
+    },
+    leaveGroup(group, interfaceAddress) {
+      return new Promise((resolve) => {
+        socket.dropMembership(group, interfaceOf(group, interfaceAddress));
+        resolve();
+      });
+    },
+    close() {
+      // What is still queued is dropped (its sends fail): a send to an
+      // address that does not resolve can wait for seconds, and close must
+      // not. The driver waits a moment for the goodbye before it closes.
+      closing ??= new Promise<void>((resolve) => socket.close(() => resolve()));
+      return closing;
+    },
+  };
+}

@@ -7,6 +7,7 @@ import {
   parseSeed,
   prefixLength,
   sharesPrefix,
+  sourceAddress,
 } from "../../src/core/address.ts";
 
 Deno.test("addresses of both families are read and written in one canonical form", () => {
@@ -147,4 +148,16 @@ Deno.test("socket addresses put IPv6 in brackets", () => {
   assert.equal(formatHostPort("198.18.0.1", 7777), "198.18.0.1:7777");
   assert.equal(formatHostPort("fd00::1", 7777), "[fd00::1]:7777");
   assert.equal(formatHostPort("fe80::1%eth0", 1), "[fe80::1%eth0]:1");
+});
+
+Deno.test("a socket's source reads as the chart keys it: mapped IPv4 as IPv4, IPv6 canonical", () => {
+  const cases: Array<[string, string]> = [
+    ["198.18.0.2", "198.18.0.2"],
+    ["::ffff:198.18.0.2", "198.18.0.2"],
+    ["::FFFF:C612:2", "198.18.0.2"],
+    ["FD00:0:0:0:0:0:0:2", "fd00::2"],
+    ["fe80::0001%2", "fe80::1"],
+    ["::1", "::1"],
+  ];
+  for (const [reported, keyed] of cases) assert.equal(sourceAddress(reported), keyed, reported);
 });

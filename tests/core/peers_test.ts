@@ -10,7 +10,7 @@ function peer(id: bigint): Peer<PortEntry> {
     seq: 1,
     ttl: 3300,
     heardAt: 0,
-    addressHeardAt: 0,
+    paths: [{ address: "198.18.0.1", port: 8080, heardAt: 0 }],
     port: 8080,
     probes: 0,
     confirmed: false,

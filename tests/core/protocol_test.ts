@@ -820,6 +820,58 @@ Deno.test("a peer heard on another path keeps its address while the known one is
   }
 });
 
+Deno.test("a dual-stack peer is one entry: its IPv4 address, and both in addresses", () => {
+  const chart = Simulated.maintaining();
+  const v6 = { address: "fd00::2", port: 40_006 };
+  // Heard over IPv6 first: charted there, until its IPv4 announcement of the same round.
+  chart.hear(0, from(2n, { seq: 1 }), v6);
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "fd00::2", ports: [9002] });
+  chart.hear(1, from(2n, { seq: 2 }), { port: 40_004 });
+  const both = {
+    id: 2n,
+    address: "198.18.0.2",
+    addresses: ["198.18.0.2", "fd00::2"],
+    ports: [9002],
+  };
+  assert.deepEqual(chart.core.get(2n), both);
+  // Rounds with the IPv4 datagram numbered first but heard last: it keeps its address.
+  for (let round = 1; round <= 5; round++) {
+    const at = 1000 * round;
+    chart.hear(at, from(2n, { seq: 2 * round + 2 }), v6);
+    chart.hear(at + 1, from(2n, { seq: 2 * round + 1 }), { port: 40_004 });
+  }
+  assert.deepEqual(chart.core.get(2n), both);
+  assert.deepEqual(chart.happened(), [[0, "added", 2n], [1, "updated", 2n]]);
+  // Probes go to the IPv4 address, at the port its datagrams came from there.
+  chart.runUntil(5001 + 1452);
+  const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe);
+  assert.deepEqual([probe.to, probe.port], ["198.18.0.2", 40_004]);
+});
+
+Deno.test("a datagram older than the last adds no address, though it refreshes a known one", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 5 }));
+  chart.hear(1, from(2n, { seq: 4 }), { address: "fd00::66" });
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "198.18.0.2", ports: [9002] });
+  assert.equal(chart.core.counters.dropped.stale, 1);
+});
+
+Deno.test("a dual-stack peer heard only over IPv6 for half its ttl is charted there", () => {
+  const chart = Simulated.maintaining();
+  chart.hear(0, from(2n, { seq: 1 }));
+  chart.hear(0, from(2n, { seq: 2 }), { address: "fd00::2" });
+  chart.hear(1650, from(2n, { seq: 3 }), { address: "fd00::2" });
+  assert.deepEqual(chart.core.get(2n), {
+    id: 2n,
+    address: "fd00::2",
+    addresses: ["fd00::2", "198.18.0.2"],
+    ports: [9002],
+  });
+  // Past its ttl, the IPv4 address is gone from the entry.
+  chart.hear(3400, from(2n, { seq: 4 }), { address: "fd00::2" });
+  assert.deepEqual(chart.core.get(2n), { id: 2n, address: "fd00::2", ports: [9002] });
+});
+
 // --- A full chart ---
 
 Deno.test("a full chart evicts only an unconfirmed newcomer, and turns the next away once all are confirmed", () => {
