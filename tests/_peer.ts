@@ -32,7 +32,7 @@ const print = (line: object) =>
   console.log(JSON.stringify(line, (_, value) => typeof value === "bigint" ? `${value}` : value));
 const events = chart.events({ bufferSize: 100_000 });
 const running = (options.mode === "sniff" ? sniff : maintain)(chart);
-print({ type: "ready" });
+print({ type: "ready", at: performance.timeOrigin + performance.now() });
 const stats = options.stats === undefined ? undefined : setInterval(() => {
   (globalThis as { gc?: () => void }).gc?.();
   const heap = Deno.memoryUsage().heapUsed;

@@ -41,6 +41,14 @@ export interface Counters {
    * unsent are counted in `sendsDropped` too.
    */
   replies: number;
+  /**
+   * Rounds of announcements brought forward, to the group on every link, for
+   * a newcomer whose unicast answer was held back (see `repliesSuppressed`):
+   * at most one a second. The charts of a process share what they may unicast
+   * to a source, and a newcomer's first datagram pays for one answer, so the
+   * others answer it this way.
+   */
+  multicastAnswers: number;
   /** Unicast probes sent to instances that went quiet. */
   probes: number;
   /**
@@ -93,6 +101,7 @@ export function newCounters(): Counters {
     dropped,
     announcements: 0,
     replies: 0,
+    multicastAnswers: 0,
     probes: 0,
     repliesSuppressed: 0,
     probesSuppressed: 0,

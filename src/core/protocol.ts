@@ -13,7 +13,7 @@
  * @module
  */
 
-import { answersBare, mayAnswer, wantsAnswer } from "./answers.ts";
+import { answersBare, answersByRound, mayAnswer, wantsAnswer } from "./answers.ts";
 import { copyCounters, type Counters, newCounters } from "./counters.ts";
 import { SourceCredit } from "./credit.ts";
 import type { Entry, RemoveReason } from "./entry.ts";
@@ -254,6 +254,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   /** When announcing started. */
   #startedAt = 0;
   #lastAnnounced = -Infinity;
+  /** When a round was last brought forward to answer a newcomer by multicast. */
+  #lastPulled = -Infinity;
   /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
   #jitter = 0.5;
   /** The next round's time, and the chart size it was worked out for (-1: not since a change). */
@@ -752,8 +754,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // chart on the news does not swallow the answer.
     const maintaining = this.#mode === "maintain";
     // A newcomer whose answer could not go (the charts of a process share one
-    // credit, which its first datagram may not cover for all of them) is
-    // answered at its next datagram, unless that one says it heard us since.
+    // credit, which its first datagram may not cover for all of them) hears
+    // our next round now, as a lost answer would be made up for by the next
+    // round; failing that, it is answered at its next datagram, unless that
+    // one says it heard us since.
     let owed = false;
     if (
       wantsAnswer(
@@ -765,6 +769,15 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       )
     ) {
       owed = !this.#answer(announcement, facts) && !announcement.probe;
+      if (
+        owed &&
+        answersByRound(this.#out.onSubnet(address), this.#lastPulled, this.#nextRound(), now)
+      ) {
+        this.#lastPulled = now;
+        this.#counters.multicastAnswers++;
+        this.#round(now);
+        owed = false;
+      }
     }
 
     let charted = address;

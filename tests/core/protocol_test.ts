@@ -1111,31 +1111,130 @@ Deno.test("charts that share a credit send a source no more in all than they rec
   }
 });
 
-Deno.test("a newcomer to charts that share a credit gets their answers one datagram at a time", () => {
-  const credit = new SourceCredit();
-  const charts = [1n, 2n, 3n].map((id) => Simulated.maintaining({ id, credit }));
-  const answered = () => charts.map((chart) => chart.answers().length);
-  const hear = (at: number, data: Uint8Array, address = "198.18.0.9") => {
-    // One datagram from the network, handed to every chart of the process.
+/** Charts that share a credit, as the shell's process does, all in their steady schedule. */
+class Process {
+  readonly credit = new SourceCredit();
+  readonly charts: Simulated[];
+
+  constructor(n: number, config: Partial<ProtocolConfig> = {}) {
+    this.charts = Array.from(
+      { length: n },
+      (_, i) => Simulated.maintaining({ id: BigInt(i + 1), credit: this.credit, ...config }),
+    );
+  }
+
+  /** One datagram from the network, handed to every chart of the process. */
+  hear(at: number, data: Uint8Array, address = "198.18.0.9"): void {
     const arrival = { address, port: 8080, data, handedOverAt: undefined, reading: undefined };
-    for (const chart of charts) {
+    for (const chart of this.charts) {
       chart.runUntil(at);
       chart.core.handle(at, arrival);
     }
-  };
-  // Its first datagram pays for one answer of its size; the next, for the next.
-  hear(50, from(9n, { listening: 0 }));
-  assert.deepEqual(answered(), [1, 0, 0]);
-  hear(60, from(9n, { seq: 2, listening: 10 }));
-  assert.deepEqual(answered(), [1, 1, 0]);
-  hear(70, from(9n, { seq: 3, listening: 20 }));
-  assert.deepEqual(answered(), [1, 1, 1]);
-  hear(80, from(9n, { seq: 4, listening: 30 }));
-  assert.deepEqual(answered(), [1, 1, 1], "all answered: nothing more is owed");
-  // One that says it heard our last announcement is owed nothing.
-  hear(90, from(8n, { listening: 0 }), "198.18.0.8");
-  hear(100, from(8n, { seq: 2, listening: 1000 }), "198.18.0.8");
-  assert.deepEqual(answered(), [2, 1, 1]);
+  }
+
+  runUntil(at: number): void {
+    for (const chart of this.charts) chart.runUntil(at);
+  }
+
+  /** Per chart, the answers it unicast. */
+  answered(): number[] {
+    return this.charts.map((chart) => chart.answers().length);
+  }
+
+  /** Per chart, the times of its rounds from `since` on. */
+  rounds(since: number): number[][] {
+    return this.charts.map((chart) =>
+      chart.multicasts.filter(({ at }) => at >= since).map(({ at }) => at)
+    );
+  }
+}
+
+Deno.test("a newcomer to charts that share a credit gets one answer, and the others' next rounds at once", () => {
+  const process = new Process(20);
+  // Steady: a round every 1 s, the next at 21,272.31.
+  process.runUntil(20_300);
+  assert.equal(process.charts[1].core.deadline().toFixed(2), "21272.31");
+  // Its first datagram pays for one answer of its size; the others' rounds come now.
+  process.hear(20_350, from(99n, { listening: 0 }));
+  assert.deepEqual(process.answered(), [1, ...Array(19).fill(0)]);
+  assert.deepEqual(process.rounds(20_300), [[], ...Array(19).fill([20_350])]);
+  const counters = process.charts.map((chart) => chart.core.counters);
+  assert.deepEqual(counters.map((c) => c.multicastAnswers), [0, ...Array(19).fill(1)]);
+  assert.deepEqual(counters.map((c) => c.repliesSuppressed), [0, ...Array(19).fill(1)]);
+  // Having heard them, its next datagram asks nothing more; the schedule goes on from the round.
+  process.hear(20_450, from(99n, { seq: 2, listening: 100 }));
+  process.runUntil(21_400);
+  assert.deepEqual(process.answered(), [1, ...Array(19).fill(0)]);
+  const later = process.rounds(20_400);
+  assert.deepEqual(later[1], [21_350], "one interval after the round brought forward");
+  assert.deepEqual(later[0].map((at) => at.toFixed(2)), ["21272.31"], "the one that answered");
+});
+
+Deno.test("a newcomer within a second of a round brought forward is answered as credit comes", () => {
+  const process = new Process(3);
+  process.runUntil(20_300);
+  process.hear(20_350, from(9n, { listening: 0 }));
+  assert.deepEqual(process.answered(), [1, 0, 0]);
+  // Another newcomer, which started after those rounds: each datagram pays one more answer.
+  const other = (at: number, seq: number, listening: number) =>
+    process.hear(at, from(8n, { seq, listening }), "198.18.0.8");
+  other(20_500, 1, 0);
+  assert.deepEqual(process.answered(), [2, 0, 0]);
+  other(20_600, 2, 100);
+  assert.deepEqual(process.answered(), [2, 1, 0]);
+  other(20_700, 3, 200);
+  assert.deepEqual(process.answered(), [2, 1, 1]);
+  other(20_800, 4, 300);
+  assert.deepEqual(process.answered(), [2, 1, 1], "all answered: nothing more is owed");
+  process.runUntil(21_200);
+  assert.deepEqual(process.rounds(20_351), [[], [], []], "no round came forward again");
+});
+
+Deno.test("forged newcomers bring a chart's rounds forward at most once a second", () => {
+  // Every 10 ms for 5 s, a new id from one address: one answer's credit each, 20 charts.
+  const process = new Process(20);
+  process.runUntil(20_000);
+  for (let at = 20_000; at < 25_000; at += 10) {
+    process.hear(at + 5, from(BigInt(1_000 + at), { listening: 0 }), "198.18.0.66");
+  }
+  process.runUntil(25_000);
+  for (const [i, chart] of process.charts.entries()) {
+    const rounds = chart.multicasts.filter(({ at }) => at >= 20_000).map(({ at }) => at);
+    const pulled = chart.core.counters.multicastAnswers;
+    assert.ok(pulled <= 5, `chart ${i + 1}: ${pulled} rounds brought forward in 5 s`);
+    // Its own schedule, one a second, and those: never closer than the gap, twice.
+    assert.ok(rounds.length <= 10, `chart ${i + 1}: ${rounds.length} rounds in 5 s`);
+    for (let r = 2; r < rounds.length; r++) {
+      assert.ok(rounds[r] - rounds[r - 2] >= 1_000, `chart ${i + 1}: rounds at ${rounds}`);
+    }
+  }
+  const pulled = process.charts.map((chart) => chart.core.counters.multicastAnswers);
+  assert.ok(pulled.slice(1).every((n) => n >= 4), `the credit went to one: ${pulled}`);
+});
+
+Deno.test("no round comes forward for a source on no connected subnet, nor for a probe", () => {
+  const cases: Array<[what: string, act: (process: Process) => void]> = [
+    ["off the subnets", (process) => {
+      for (const chart of process.charts) chart.onSubnet = () => false;
+      process.hear(20_350, from(9n, { listening: 0 }));
+    }],
+    ["a probe without credit", (process) => {
+      process.hear(20_340, from(9n, { listening: 5_000 }));
+      for (let seq = 2; seq < 5; seq++) process.hear(20_350, from(9n, { seq, probe: true }));
+    }],
+  ];
+  for (const [what, act] of cases) {
+    const process = new Process(3);
+    process.runUntil(20_300);
+    act(process);
+    process.runUntil(21_200);
+    assert.deepEqual(process.rounds(20_300), [[], [], []], what);
+    assert.deepEqual(process.charts.map((chart) => chart.core.counters.multicastAnswers), [
+      0,
+      0,
+      0,
+    ]);
+  }
 });
 
 // --- The schedule ---
