@@ -253,6 +253,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #replayingAt: number | undefined;
   /** When announcing started. */
   #startedAt = 0;
+  /** Until the second round: a newcomer heard then started about when we did. */
+  #firstRound = false;
   #lastAnnounced = -Infinity;
   /** When a round was last brought forward to answer a newcomer by multicast. */
   #lastPulled = -Infinity;
@@ -414,7 +416,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
     // Instances heard since the round was planned widen the spacing: when a
     // crowd starts together, its second round does not come at once.
-    if (this.#mode === "maintain" && now >= this.#nextRound()) this.#round(now);
+    if (this.#mode === "maintain" && now >= this.#nextRound()) {
+      this.#firstRound = false;
+      this.#round(now);
+    }
   }
 
   /**
@@ -464,6 +469,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     if (mode === "maintain") {
       this.#startedAt = now;
       this.#round(now);
+      this.#firstRound = true;
     }
   }
 
@@ -765,7 +771,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         maintaining,
         isNew || peer!.answerOwed,
         live,
-        heardUs(announcement.listening, this.#lastAnnounced, at),
+        // In our first round a newcomer started about when we did, and hears
+        // our second one within an interval: a crowd that starts together
+        // sends no N² answers, and keeps what they would spend of its credit.
+        this.#firstRound || heardUs(announcement.listening, this.#lastAnnounced, at),
       )
     ) {
       owed = !this.#answer(announcement, facts) && !announcement.probe;
