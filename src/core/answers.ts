@@ -11,13 +11,27 @@
 import type { Announcement } from "./wire.ts";
 
 /**
- * Whether a datagram asks for an answer: a probe does, and so does a
- * newcomer that came from the network just now (not handed over in the
- * process, where it was handed our last announcement, nor kept while idle)
- * and has not surely heard our last announcement. A sniffing chart never
- * sends, and an answer is never answered.
+ * Whether a datagram asks us by name to answer it: a probe, or an
+ * announcement whose asks (field 7) hold our id.
  *
  * @param announcement The datagram.
+ * @param id Our id.
+ * @returns `true` when it asks us.
+ */
+export function asksUs(announcement: Announcement, id: bigint): boolean {
+  return announcement.probe === true || announcement.asks?.includes(id) === true;
+}
+
+/**
+ * Whether a datagram asks for an answer: one that asks us (a probe, or an
+ * announcement that names us) does, and so does a newcomer that came from
+ * the network just now (not handed over in the process, where it was handed
+ * our last announcement, nor kept while idle) and has not surely heard our
+ * last announcement. A sniffing chart never sends, and an answer is never
+ * answered.
+ *
+ * @param announcement The datagram.
+ * @param asked Whether it asks us (see {@linkcode asksUs}).
  * @param maintaining Whether the chart is maintained.
  * @param isNew Whether the sender is new to the chart, or was and is still owed its answer.
  * @param live Whether the datagram came from the network just now.
@@ -26,13 +40,14 @@ import type { Announcement } from "./wire.ts";
  */
 export function wantsAnswer(
   announcement: Announcement,
+  asked: boolean,
   maintaining: boolean,
   isNew: boolean,
   live: boolean,
   heardUs: boolean,
 ): boolean {
   if (!maintaining || announcement.reply) return false;
-  return announcement.probe === true || (isNew && live && !heardUs);
+  return asked || (isNew && live && !heardUs);
 }
 
 /**

@@ -52,6 +52,12 @@ export interface Counters {
   /** Unicast probes sent to instances that went quiet. */
   probes: number;
   /**
+   * Quiet instances named in a round of announcements (field 7) because the
+   * bytes received from their address did not pay for a probe: a probe to
+   * the group, which only they answer, by unicast paid by what we sent them.
+   */
+  probesAsked: number;
+  /**
    * Answers not sent: over a rate limit, larger than the datagram that asked
    * for them, to a source on no directly connected subnet, or beyond the
    * bytes received from that source (its credit).
@@ -103,6 +109,7 @@ export function newCounters(): Counters {
     replies: 0,
     multicastAnswers: 0,
     probes: 0,
+    probesAsked: 0,
     repliesSuppressed: 0,
     probesSuppressed: 0,
     evicted: 0,

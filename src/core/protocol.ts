@@ -13,7 +13,7 @@
  * @module
  */
 
-import { answersBare, answersByRound, mayAnswer, wantsAnswer } from "./answers.ts";
+import { answersBare, answersByRound, asksUs, mayAnswer, wantsAnswer } from "./answers.ts";
 import { copyCounters, type Counters, newCounters } from "./counters.ts";
 import { SourceCredit } from "./credit.ts";
 import type { Entry, RemoveReason } from "./entry.ts";
@@ -37,11 +37,13 @@ import { announcesSame, DEFAULT_MAX_ENTRIES, entryOf, type Peer, PeerTable } fro
 import { announcedTtl, heardUs, listeningFor, MAX_TTL, roundInterval } from "./schedule.ts";
 import {
   type Announcement,
+  asksThatFit,
   decodeAnnouncement,
   type DecodeResult,
   encodeAnnouncement,
   findSignature,
   type Layout,
+  MAX_ASKS,
 } from "./wire.ts";
 
 /** The ways discovery runs on a chart. */
@@ -253,11 +255,16 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #replayingAt: number | undefined;
   /** When announcing started. */
   #startedAt = 0;
-  /** Until the second round: a newcomer heard then started about when we did. */
+  /** Until the second round: a newcomer that started with the first heard it (see heardUs). */
   #firstRound = false;
   #lastAnnounced = -Infinity;
   /** When a round was last brought forward to answer a newcomer by multicast. */
   #lastPulled = -Infinity;
+  /**
+   * Quiet peers the credit does not let us probe, as the last sweep found
+   * them, those named least first: our next round asks them to answer.
+   */
+  #asks: Peer<E>[] = [];
   /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
   #jitter = 0.5;
   /** The next round's time, and the chart size it was worked out for (-1: not since a change). */
@@ -765,19 +772,18 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // round; failing that, it is answered at its next datagram, unless that
     // one says it heard us since.
     let owed = false;
+    const asked = asksUs(announcement, this.id);
     if (
       wantsAnswer(
         announcement,
+        asked,
         maintaining,
         isNew || peer!.answerOwed,
         live,
-        // In our first round a newcomer started about when we did, and hears
-        // our second one within an interval: a crowd that starts together
-        // sends no N² answers, and keeps what they would spend of its credit.
-        this.#firstRound || heardUs(announcement.listening, this.#lastAnnounced, at),
+        heardUs(announcement.listening, this.#lastAnnounced, at, this.#firstRound),
       )
     ) {
-      owed = !this.#answer(announcement, facts) && !announcement.probe;
+      owed = !this.#answer(announcement, facts) && !asked;
       if (
         owed &&
         answersByRound(this.#out.onSubnet(address), this.#lastPulled, this.#nextRound(), now)
@@ -811,6 +817,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       probes: 0,
       confirmed: false,
       probeHeld: false,
+      asked: 0,
       answerOwed: false,
       superseded: undefined,
     };
@@ -821,6 +828,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     peer.heardAt = at;
     peer.probes = 0;
     peer.probeHeld = false;
+    peer.asked = 0;
     peer.answerOwed = owed;
     if (address === charted) {
       peer.addressHeardAt = at;
@@ -860,7 +868,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       : this.#datagram(facts.now, true, false, false);
     if (
       !mayAnswer(answer.length, facts.size, this.#out.onSubnet(address)) ||
-      !this.#unicast(answer, address, port, facts.now, this.#limiter)
+      this.#unicast(answer, address, port, facts.now, this.#limiter) !== "sent"
     ) {
       this.#counters.repliesSuppressed++;
       return false;
@@ -874,7 +882,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    * credit: whatever asked for it, what goes to an address is paid for by
    * what came from there.
    *
-   * @returns Whether it was sent.
+   * @returns `"sent"`, `"no-credit"`, or `"held"` by the limiter or the shell.
    */
   #unicast(
     data: Uint8Array,
@@ -882,15 +890,13 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     port: number,
     now: number,
     limiter: ReplyLimiter,
-  ): boolean {
+  ): "sent" | "no-credit" | "held" {
     const credit = this.#credit;
     // The credit first: a source without it takes no token from the limiter.
-    if (!credit.covers(address, data.length, now) || !limiter.allow(address, now)) {
-      return false;
-    }
-    if (!this.#out.unicast(data, address, port)) return false;
+    if (!credit.covers(address, data.length, now)) return "no-credit";
+    if (!limiter.allow(address, now) || !this.#out.unicast(data, address, port)) return "held";
     credit.spend(address, data.length);
-    return true;
+    return "sent";
   }
 
   /**
@@ -994,20 +1000,29 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // Lost announcements should not make a live instance flap: ask it. What
     // the limits and credits let through goes to those asked least, then the
     // quietest, so that no quiet peer waits for others' later probes; what
-    // they hold back stays due for the next sweep.
+    // they hold back stays due for the next sweep. One the credit holds back
+    // (it sent us too little) is named in our next round, which it answers.
     quiet.sort((a, b) => a.probes - b.probes || a.heardAt - b.heardAt);
     // One probe for all: the same words, and one signature.
     const probe = this.#datagram(now, false, true, false);
+    const starved: Peer<E>[] = [];
     for (const peer of quiet) {
-      if (this.#unicast(probe, peer.entry.address, peer.port, now, this.#probeLimiter)) {
+      const sent = this.#unicast(probe, peer.entry.address, peer.port, now, this.#probeLimiter);
+      if (sent === "sent") {
         peer.probes++;
         peer.probeHeld = false;
         this.#counters.probes++;
-      } else if (!peer.probeHeld) {
+        continue;
+      }
+      if (!peer.probeHeld) {
         peer.probeHeld = true;
         this.#counters.probesSuppressed++;
       }
+      if (sent === "no-credit") starved.push(peer);
     }
+    starved.sort((a, b) => a.asked - b.asked || a.heardAt - b.heardAt);
+    if (starved.length > MAX_ASKS) starved.length = MAX_ASKS;
+    this.#asks = starved;
   }
 
   /**
@@ -1026,21 +1041,45 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     return this.#roundAt;
   }
 
-  /** Announces on every link, and draws the next round's jitter. */
+  /**
+   * Announces on every link, asking the quiet peers the credit did not let
+   * us probe to answer, and draws the next round's jitter.
+   */
   #round(now: number): void {
     this.#announced = true;
-    for (const link of this.#out.links()) this.#announceOn(link, now);
+    const asks = this.#asking(now);
+    for (const link of this.#out.links()) this.#announceOn(link, now, asks);
     this.#jitter = this.#random();
     this.#roundFor = -1;
     this.#replans++;
   }
 
-  #announceOn(link: L, now: number): void {
+  /**
+   * Those of the peers the credit did not let us probe that are still quiet
+   * and unprobed, as many as fit beside our data; counted as asked.
+   */
+  #asking(now: number): bigint[] | undefined {
+    if (this.#asks.length === 0) return undefined;
+    const fit = asksThatFit(this.#fields(now, false, false, false));
+    const asks: bigint[] = [];
+    for (const peer of this.#asks) {
+      // Heard, probed or gone since the sweep: not to be asked.
+      if (asks.length === fit) break;
+      if (!peer.probeHeld || this.#peers.get(peer.entry.id) !== peer) continue;
+      peer.asked++;
+      asks.push(peer.entry.id);
+    }
+    this.#asks = [];
+    this.#counters.probesAsked += asks.length;
+    return asks;
+  }
+
+  #announceOn(link: L, now: number, asks?: readonly bigint[]): void {
     this.#lastAnnounced = now;
     this.#roundFor = -1;
     this.#replans++;
     this.#counters.announcements++;
-    this.#out.multicast(this.#datagram(now, false, false, false), link);
+    this.#out.multicast(this.#datagram(now, false, false, false, asks), link);
   }
 
   #announceChange(now: number): void {
@@ -1049,10 +1088,24 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /** Our announcement, with the next sequence number. */
-  #datagram(now: number, reply: boolean, probe: boolean, goodbye: boolean): Uint8Array {
-    this.#seq = (this.#seq + 1) >>> 0;
-    const keyring = this.#keyring;
-    const datagram = encodeAnnouncement({
+  #datagram(
+    now: number,
+    reply: boolean,
+    probe: boolean,
+    goodbye: boolean,
+    asks?: readonly bigint[],
+  ): Uint8Array {
+    const fields = this.#fields(now, reply, probe, goodbye);
+    this.#seq = fields.seq!;
+    if (asks !== undefined && asks.length > 0) fields.asks = asks;
+    const datagram = encodeAnnouncement(fields);
+    this.#keyring?.sign(datagram);
+    return datagram;
+  }
+
+  /** The fields of our next datagram, which is to have the next sequence number. */
+  #fields(now: number, reply: boolean, probe: boolean, goodbye: boolean): Announcement {
+    return {
       header: this.header,
       id: this.id,
       ports: this.#ports,
@@ -1062,11 +1115,9 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       goodbye,
       ttl: this.ttl,
       incarnation: this.incarnation,
-      seq: this.#seq,
+      seq: (this.#seq + 1) >>> 0,
       listening: listeningFor(this.#listeningSince, now),
-      signerId: keyring?.signerId,
-    });
-    keyring?.sign(datagram);
-    return datagram;
+      signerId: this.#keyring?.signerId,
+    };
   }
 }

@@ -880,9 +880,11 @@ Deno.test("a newcomer is answered unless its listening field shows it heard our 
     [150, 52, true],
     [150, 53, false],
     [150, 5000, false],
-    // In our first round: it started about when we did, and hears our second round at 100.
-    [50, 0, false],
-    [99, 0, false],
+    // Our first round: one that started within 2 ms of our first announcement heard it.
+    [1, 0, false],
+    [2, 1, false],
+    [3, 0, true],
+    [50, 0, true],
   ];
   for (const [at, listening, answered] of cases) {
     const chart = Simulated.maintaining();
@@ -1083,6 +1085,73 @@ Deno.test("a probe the address has no credit for waits, and goes once the addres
   assert.deepEqual(chart.probes().map(([at, to]) => [at.toFixed(3), to]), [
     ["3058.125", "198.18.0.2"],
   ]);
+});
+
+Deno.test("a quiet peer the credit cannot pay a probe for is named in the next round, and answers it", () => {
+  const chart = Simulated.maintaining();
+  // Heard once, after our first round, and answered: nothing left to pay for a probe.
+  chart.hear(150, from(2n));
+  chart.runUntil(2501.25);
+  assert.deepEqual(chart.probes(), []);
+  assert.equal(chart.core.counters.probesSuppressed, 1);
+  // The next round names it (within one interval of the ramp, some 330 ms here).
+  const asking = () => chart.multicasts.filter(({ announcement }) => announcement.asks);
+  while (asking().length === 0) chart.runUntil(chart.core.deadline());
+  const [named] = asking();
+  assert.ok(named.at > 2501 && named.at < 2501 + 400, `named at ${named.at}`);
+  assert.deepEqual(named.announcement.asks, [2n]);
+  assert.equal(chart.core.counters.probesAsked, 1);
+  // Its answer keeps it, and no round names it again while it speaks.
+  chart.hear(named.at + 1, from(2n, { seq: 2, reply: true }));
+  for (let at = named.at + 500; at < 4_400; at += 500) {
+    chart.hear(at, from(2n, { seq: Math.round(at), listening: Math.round(at) }));
+  }
+  chart.runUntil(4_400);
+  assert.ok(chart.core.get(2n));
+  assert.equal(asking().length, 1);
+  // Gone quiet for good, it is named in each round until it expires, as it would be probed.
+  chart.runUntil(10_000);
+  assert.ok(chart.core.counters.probesAsked > 1);
+  assert.deepEqual(chart.happened().map(([, type]) => type), ["added", "removed"]);
+});
+
+Deno.test("a round that names us is answered as a probe; one that names others is not", () => {
+  const cases: Array<[what: string, asks: bigint[] | undefined, answered: boolean]> = [
+    ["names us", [7n, 1n], true],
+    ["names others", [7n, 8n], false],
+    ["names no one", undefined, false],
+  ];
+  for (const [what, asks, answered] of cases) {
+    const chart = Simulated.maintaining();
+    // Known, and listening since long before our rounds: no newcomer's answer.
+    chart.hear(150, from(2n, { listening: 10_000 }));
+    chart.hear(1_150, from(2n, { seq: 2, listening: 11_000, asks }));
+    assert.deepEqual(chart.answers(), answered ? [[1_150, "198.18.0.2"]] : [], what);
+    assert.equal(chart.core.counters.replies, answered ? 1 : 0, what);
+  }
+});
+
+Deno.test("a round names as many quiet peers as fit beside our data, those named least first", () => {
+  const chart = Simulated.maintaining();
+  // 150 peers with a 33 s ttl, heard once from addresses that sent nothing else, and
+  // listening since before our rounds: each one's datagram pays for one probe, at 23,250.
+  for (let i = 0; i < 150; i++) {
+    chart.hear(150, from(BigInt(1_000 + i), { listening: 10_000, ttl: 33_000 }), {
+      address: `198.18.${1 + (i >> 8)}.${i & 0xff}`,
+    });
+  }
+  chart.runUntil(26_000);
+  assert.equal(chart.probes().length, 150);
+  const asking = chart.multicasts.filter(({ announcement }) => announcement.asks);
+  assert.ok(chart.multicasts.every(({ data }) => data.length <= 1024));
+  // 54 bytes of ours, then 3 and 8 per id: 120 in 1,024; the next round starts with the 30 left.
+  const [first, second] = asking.map(({ announcement }) => announcement.asks!);
+  assert.equal(first.length, 120);
+  assert.deepEqual(
+    second.slice(0, 30).toSorted(),
+    Array.from({ length: 30 }, (_, i) => 1_120n + BigInt(i)),
+  );
+  assert.equal(new Set([...first, ...second]).size, 150);
 });
 
 Deno.test("charts that share a credit send a source no more in all than they received from it", () => {
