@@ -689,7 +689,7 @@ type Sent =
     Counters,
     "received" | "replies" | "probes" | "repliesSuppressed" | "probesSuppressed"
   >
-  & Partial<Pick<Counters, "multicastAnswers">>;
+  & Partial<Pick<Counters, "multicastAnswers" | "probesAsked">>;
 
 /** One line of figures for the report: what the attacker sent, and what came back. */
 function figures(what: string, sent: Uint8Array[], reached: Reached, counters: Sent): string {
@@ -700,7 +700,8 @@ function figures(what: string, sent: Uint8Array[], reached: Reached, counters: S
     `(${counters.probesSuppressed} held back)` +
     (counters.multicastAnswers === undefined
       ? ""
-      : `, rounds brought forward ${counters.multicastAnswers}`);
+      : `, rounds brought forward ${counters.multicastAnswers}`) +
+    (counters.probesAsked === undefined ? "" : `, named in rounds ${counters.probesAsked}`);
 }
 
 Deno.test("forged quiet instances draw no more bytes in probes and answers than they sent", async () => {
