@@ -40,7 +40,7 @@ await using chart = await withData.finish();
 
 const events = chart.events({ bufferSize: 100_000 });
 const running = (options.mode === "sniff" ? sniff : maintain)(chart);
-print({ type: "ready" });
+print({ type: "ready", at: performance.timeOrigin + performance.now() });
 const stats = options.stats === undefined ? undefined : setInterval(() => {
   (globalThis as { gc?: () => void }).gc?.();
   const heap = Deno.memoryUsage().heapUsed;

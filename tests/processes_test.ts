@@ -1,6 +1,7 @@
 import { LabNet, Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { freshPort } from "./_charts.ts";
+import { processOfCharts } from "./_charts_process.ts";
 
 const DEADLINE = 30_000;
 
@@ -61,4 +62,39 @@ Deno.test("charts on 3 lab hosts find each other at the hosts' own addresses", a
   } finally {
     for (const peer of peers) await peer[Symbol.asyncDispose]();
   }
+});
+
+Deno.test("a newcomer on another host holds all 20 charts of a process before their next round", async () => {
+  await using lab = await LabNet.create(2);
+  const [serviceHost, newcomerHost] = lab.hosts;
+  // A round every 10 s (never sooner than 9 s, with jitter), for them and the newcomer: the
+  // newcomer's first datagram is its only one in time, and pays for one answer in the process.
+  const rampdown = { min: 10_000, max: 10_000, rampdown: 0 };
+  const service = await processOfCharts(serviceHost, 20, { rampdown });
+  const nextRound = service.readyAt + 9_000;
+  const ids = Array.from({ length: 20 }, (_, i) => `${i + 1}`);
+  const newcomer = new Peer(
+    { id: "100", ports: [9100], localDiscovery: false, rampdown },
+    newcomerHost,
+  );
+  try {
+    await newcomer.charts(ids, AbortSignal.timeout(DEADLINE));
+    const added = newcomer.lines.filter((line) => line.type === "added");
+    const last = Math.max(...added.map((line) => line.at!));
+    const ready = newcomer.lines.find((line) => line.type === "ready");
+    console.log(
+      `20 charts held ${(last - ready!.at!).toFixed(1)} ms after the newcomer maintained`,
+    );
+    assert.ok(
+      last < nextRound,
+      `all held ${(last - nextRound).toFixed(0)} ms after their next round`,
+    );
+    for (const id of ids) assert.equal(newcomer.charted.get(id)?.address, serviceHost.address);
+  } finally {
+    await newcomer[Symbol.asyncDispose]();
+  }
+  const counters = await service.stop();
+  // One answer by unicast, which the newcomer's datagram paid for; the other 19 by their rounds.
+  assert.equal(counters.replies, 1);
+  assert.equal(counters.multicastAnswers, 19);
 });

@@ -43,8 +43,22 @@ export interface Counters {
    * unsent are counted in `sendsDropped` too.
    */
   replies: number;
+  /**
+   * Rounds of announcements brought forward, to the group on every link, for
+   * a newcomer whose unicast answer was held back (see `repliesSuppressed`):
+   * at most one a second. The charts of a process share what they may unicast
+   * to a source, and a newcomer's first datagram pays for one answer, so the
+   * others answer it this way.
+   */
+  multicastAnswers: number;
   /** Unicast probes sent to instances that went quiet. */
   probes: number;
+  /**
+   * Quiet instances named in a round of announcements (field 7) because the
+   * bytes received from their address did not pay for a probe: a probe to
+   * the group, which only they answer, by unicast paid by what we sent them.
+   */
+  probesAsked: number;
   /**
    * Answers not sent: over a rate limit, larger than the datagram that asked
    * for them, to a source on no directly connected subnet, or beyond the
@@ -96,7 +110,9 @@ export function newCounters(): Counters {
     announcements: 0,
     seedAnnouncements: 0,
     replies: 0,
+    multicastAnswers: 0,
     probes: 0,
+    probesAsked: 0,
     repliesSuppressed: 0,
     probesSuppressed: 0,
     evicted: 0,

@@ -36,6 +36,8 @@ export interface Peer<E> extends Liveness {
   confirmed: boolean;
   /** Whether its next probe was held back already, so that it counts as suppressed once. */
   probeHeld: boolean;
+  /** How many of our rounds named it (its probe held back for credit) since it was last heard. */
+  asked: number;
   /** Whether it was a newcomer whose answer could not go: its next datagram gets it. */
   answerOwed: boolean;
   /** The incarnation this one replaced (or a rival), to tell a restart from a rival. */

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { answersBare, mayAnswer, wantsAnswer } from "./answers.ts";
+import { answersBare, answersByRound, asksUs, mayAnswer, wantsAnswer } from "./answers.ts";
 import { copyCounters, type Counters, newCounters } from "./counters.ts";
 import { SourceCredit } from "./credit.ts";
 import type { Entry, RemoveReason } from "./entry.ts";
@@ -46,11 +46,13 @@ import { announcedTtl, heardUs, listeningFor, MAX_TTL, roundInterval } from "./s
 import type { SeedAddress, SeedSet } from "./seeds.ts";
 import {
   type Announcement,
+  asksThatFit,
   decodeAnnouncement,
   type DecodeResult,
   encodeAnnouncement,
   findSignature,
   type Layout,
+  MAX_ASKS,
 } from "./wire.ts";
 
 /** The ways discovery runs on a chart. */
@@ -277,7 +279,16 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #replayingAt: number | undefined;
   /** When announcing started. */
   #startedAt = 0;
+  /** Until the second round: a newcomer that started with the first heard it (see heardUs). */
+  #firstRound = false;
   #lastAnnounced = -Infinity;
+  /** When a round was last brought forward to answer a newcomer by multicast. */
+  #lastPulled = -Infinity;
+  /**
+   * Quiet peers the credit does not let us probe, as the last sweep found
+   * them, those named least first: our next round asks them to answer.
+   */
+  #asks: Peer<E>[] = [];
   /** The jitter of the round under way, drawn once so that re-planning it keeps it. */
   #jitter = 0.5;
   /** The next round's time, and the chart size it was worked out for (-1: not since a change). */
@@ -438,7 +449,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
     // Instances heard since the round was planned widen the spacing: when a
     // crowd starts together, its second round does not come at once.
-    if (this.#mode === "maintain" && now >= this.#nextRound()) this.#round(now);
+    if (this.#mode === "maintain" && now >= this.#nextRound()) {
+      this.#firstRound = false;
+      this.#round(now);
+    }
   }
 
   /**
@@ -488,6 +502,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     if (mode === "maintain") {
       this.#startedAt = now;
       this.#round(now);
+      this.#firstRound = true;
     }
   }
 
@@ -801,20 +816,34 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // chart on the news does not swallow the answer.
     const maintaining = this.#mode === "maintain";
     // A newcomer whose answer could not go (the charts of a process share one
-    // credit, which its first datagram may not cover for all of them) is
-    // answered at its next datagram, unless that one says it heard us since.
+    // credit, which its first datagram may not cover for all of them) hears
+    // our next round now, as a lost answer would be made up for by the next
+    // round; failing that, it is answered at its next datagram, unless that
+    // one says it heard us since.
     let owed = false;
+    const asked = asksUs(announcement, this.id);
     if (
       wantsAnswer(
         announcement,
+        asked,
         maintaining,
         isNew || peer!.answerOwed,
         live,
         // Off the link, only seeds hear our rounds.
-        heardUs(announcement.listening, this.#lastAnnounced, at) && this.#hearsRounds(address),
+        heardUs(announcement.listening, this.#lastAnnounced, at, this.#firstRound) &&
+          this.#hearsRounds(address),
       )
     ) {
-      owed = !this.#answer(announcement, facts) && !announcement.probe;
+      owed = !this.#answer(announcement, facts) && !asked;
+      if (
+        owed &&
+        answersByRound(this.#out.onSubnet(address), this.#lastPulled, this.#nextRound(), now)
+      ) {
+        this.#lastPulled = now;
+        this.#counters.multicastAnswers++;
+        this.#round(now);
+        owed = false;
+      }
     }
 
     // Heard on another path while the known one is alive: the address stays steady.
@@ -849,6 +878,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       probes: 0,
       confirmed: false,
       probeHeld: false,
+      asked: 0,
       answerOwed: false,
       superseded: undefined,
     };
@@ -859,6 +889,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     peer.heardAt = at;
     peer.probes = 0;
     peer.probeHeld = false;
+    peer.asked = 0;
     peer.answerOwed = owed;
     peer.paths = paths;
     peer.port = chartedAt.port;
@@ -903,7 +934,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       : this.#datagram(facts.now, true, false, false);
     if (
       !mayAnswer(answer.length, facts.size, this.#reaches(address)) ||
-      !this.#unicast(answer, address, port, facts.now, this.#limiter)
+      this.#unicast(answer, address, port, facts.now, this.#limiter) !== "sent"
     ) {
       this.#counters.repliesSuppressed++;
       return false;
@@ -917,7 +948,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    * credit: whatever asked for it, what goes to an address is paid for by
    * what came from there.
    *
-   * @returns Whether it was sent.
+   * @returns `"sent"`, `"no-credit"`, or `"held"` by the limiter or the shell.
    */
   #unicast(
     data: Uint8Array,
@@ -925,15 +956,13 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     port: number,
     now: number,
     limiter: ReplyLimiter,
-  ): boolean {
+  ): "sent" | "no-credit" | "held" {
     const credit = this.#credit;
     // The credit first: a source without it takes no token from the limiter.
-    if (!credit.covers(address, data.length, now) || !limiter.allow(address, now)) {
-      return false;
-    }
-    if (!this.#out.unicast(data, address, port)) return false;
+    if (!credit.covers(address, data.length, now)) return "no-credit";
+    if (!limiter.allow(address, now) || !this.#out.unicast(data, address, port)) return "held";
     credit.spend(address, data.length);
-    return true;
+    return "sent";
   }
 
   /**
@@ -1039,24 +1068,32 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // Lost announcements should not make a live instance flap: ask it. What
     // the limits and credits let through goes to those asked least, then the
     // quietest, so that no quiet peer waits for others' later probes; what
-    // they hold back stays due for the next sweep.
+    // they hold back stays due for the next sweep. One the credit holds back
+    // (it sent us too little) is named in our next round, which it answers.
     quiet.sort((a, b) => a.probes - b.probes || a.heardAt - b.heardAt);
     // One probe for all: the same words, and one signature.
     const probe = this.#datagram(now, false, true, false);
+    const starved: Peer<E>[] = [];
     for (const peer of quiet) {
       const { address } = peer.entry;
-      if (
-        this.#reaches(address) &&
-        this.#unicast(probe, address, peer.port, now, this.#probeLimiter)
-      ) {
+      const sent = this.#reaches(address)
+        ? this.#unicast(probe, address, peer.port, now, this.#probeLimiter)
+        : "held";
+      if (sent === "sent") {
         peer.probes++;
         peer.probeHeld = false;
         this.#counters.probes++;
-      } else if (!peer.probeHeld) {
+        continue;
+      }
+      if (!peer.probeHeld) {
         peer.probeHeld = true;
         this.#counters.probesSuppressed++;
       }
+      if (sent === "no-credit") starved.push(peer);
     }
+    starved.sort((a, b) => a.asked - b.asked || a.heardAt - b.heardAt);
+    if (starved.length > MAX_ASKS) starved.length = MAX_ASKS;
+    this.#asks = starved;
   }
 
   /**
@@ -1075,22 +1112,45 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     return this.#roundAt;
   }
 
-  /** Announces on every link and to every seed, and draws the next round's jitter. */
+  /**
+   * Announces on every link and to every seed, asking the quiet peers the
+   * credit did not let us probe to answer, and draws the next round's jitter.
+   */
   #round(now: number): void {
     this.#announced = true;
-    this.#announceAll(now);
+    this.#announceAll(now, this.#asking(now));
     this.#jitter = this.#random();
     this.#roundFor = -1;
     this.#replans++;
   }
 
-  #announceOn(link: L, now: number): void {
+  /**
+   * Those of the peers the credit did not let us probe that are still quiet
+   * and unprobed, as many as fit beside our data; counted as asked.
+   */
+  #asking(now: number): bigint[] | undefined {
+    if (this.#asks.length === 0) return undefined;
+    const fit = asksThatFit(this.#fields(now, false, false, false));
+    const asks: bigint[] = [];
+    for (const peer of this.#asks) {
+      // Heard, probed or gone since the sweep: not to be asked.
+      if (asks.length === fit) break;
+      if (!peer.probeHeld || this.#peers.get(peer.entry.id) !== peer) continue;
+      peer.asked++;
+      asks.push(peer.entry.id);
+    }
+    this.#asks = [];
+    this.#counters.probesAsked += asks.length;
+    return asks;
+  }
+
+  #announceOn(link: L, now: number, asks?: readonly bigint[]): void {
     this.#lastAnnounced = now;
     this.#roundFor = -1;
     this.#replans++;
     if (!this.#multicast) return;
     this.#counters.announcements++;
-    this.#out.multicast(this.#datagram(now, false, false, false), link);
+    this.#out.multicast(this.#datagram(now, false, false, false, asks), link);
   }
 
   #announceChange(now: number): void {
@@ -1098,12 +1158,12 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#announceAll(now);
   }
 
-  #announceAll(now: number): void {
-    for (const link of this.#out.links()) this.#announceOn(link, now);
+  #announceAll(now: number, asks?: readonly bigint[]): void {
+    for (const link of this.#out.links()) this.#announceOn(link, now, asks);
     const seeds = this.#seeds;
     if (seeds && seeds.size > 0) {
       this.#lastAnnounced = now;
-      this.#sendToSeeds(this.#datagram(now, false, false, false), seeds.destinations());
+      this.#sendToSeeds(this.#datagram(now, false, false, false, asks), seeds.destinations());
     }
   }
 
@@ -1136,10 +1196,24 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   }
 
   /** Our announcement, with the next sequence number. */
-  #datagram(now: number, reply: boolean, probe: boolean, goodbye: boolean): Uint8Array {
-    this.#seq = (this.#seq + 1) >>> 0;
-    const keyring = this.#keyring;
-    const datagram = encodeAnnouncement({
+  #datagram(
+    now: number,
+    reply: boolean,
+    probe: boolean,
+    goodbye: boolean,
+    asks?: readonly bigint[],
+  ): Uint8Array {
+    const fields = this.#fields(now, reply, probe, goodbye);
+    this.#seq = fields.seq!;
+    if (asks !== undefined && asks.length > 0) fields.asks = asks;
+    const datagram = encodeAnnouncement(fields);
+    this.#keyring?.sign(datagram);
+    return datagram;
+  }
+
+  /** The fields of our next datagram, which is to have the next sequence number. */
+  #fields(now: number, reply: boolean, probe: boolean, goodbye: boolean): Announcement {
+    return {
       header: this.header,
       id: this.id,
       ports: this.#ports,
@@ -1149,11 +1223,9 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       goodbye,
       ttl: this.ttl,
       incarnation: this.incarnation,
-      seq: this.#seq,
+      seq: (this.#seq + 1) >>> 0,
       listening: listeningFor(this.#listeningSince, now),
-      signerId: keyring?.signerId,
-    });
-    keyring?.sign(datagram);
-    return datagram;
+      signerId: this.#keyring?.signerId,
+    };
   }
 }

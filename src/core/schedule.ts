@@ -63,18 +63,32 @@ export function roundInterval(
 
 /**
  * Whether a newcomer has surely heard our last announcement: it was already
- * listening when that went out. Then an answer would tell it nothing (when
- * instances start together, it would double the datagrams). A Rust peer
- * says nothing of the kind (`listening` undefined) and is always answered.
+ * listening when that went out. Then an answer would tell it nothing. A Rust
+ * peer says nothing of the kind (`listening` undefined) and is always
+ * answered.
+ *
+ * Our first announcement is the exception, where the doubt goes the other
+ * way: a newcomer that began to listen within {@linkcode TRANSIT_MARGIN} of
+ * it started with us, and is taken to have heard it. Instances that start at
+ * one moment would otherwise all answer each other, N − 1 answers each (and
+ * spend on them what each earned of the others' credit); one that did miss
+ * it hears our second round within an interval.
  *
  * @param listening How long the newcomer says it has listened, in ms.
  * @param lastAnnounced When we last announced.
  * @param now When its datagram was heard.
+ * @param first Whether our last announcement was our first.
  * @returns `true` when no answer is needed.
  */
-export function heardUs(listening: number | undefined, lastAnnounced: number, now: number) {
+export function heardUs(
+  listening: number | undefined,
+  lastAnnounced: number,
+  now: number,
+  first = false,
+): boolean {
   if (listening === undefined) return false;
-  return lastAnnounced > now - listening + TRANSIT_MARGIN;
+  const since = now - listening;
+  return first ? lastAnnounced >= since - TRANSIT_MARGIN : lastAnnounced > since + TRANSIT_MARGIN;
 }
 
 /**

@@ -19,9 +19,10 @@
  * The fields: 1 the custom message (UTF-8 JSON), 2 the time-to-live in
  * milliseconds (u32), 3 the sender's incarnation (u64), 4 its sequence number
  * (u32, one more for every datagram it sends), 6 how long the sender has
- * been listening, in milliseconds (u32), 5 the signature of charts with
- * keys (a 4-byte key id and a 16-byte HMAC-SHA-256 tag over every byte before
- * the tag), always last. Fields of unknown types are skipped, so newer
+ * been listening, in milliseconds (u32), 7 the ids of instances the sender
+ * asks to answer it (u64 each, at most {@linkcode MAX_ASKS}), 5 the signature
+ * of charts with keys (a 4-byte key id and a 16-byte HMAC-SHA-256 tag over
+ * every byte before the tag), always last. Fields of unknown types are skipped, so newer
  * versions can add fields.
  *
  * A custom-message announcement has no ports: the extension follows the id
@@ -71,8 +72,18 @@ const FIELD_TTL = 2;
 const FIELD_INCARNATION = 3;
 const FIELD_SEQ = 4;
 const FIELD_LISTENING = 6;
+const FIELD_ASKS = 7;
 const FIELD_SIGNATURE = 5;
 const UINT32_MAX = 0xffff_ffff;
+
+/**
+ * The most ids one announcement asks to answer (field 7), as many as fit in
+ * a datagram of the bare prefix and the field; fewer fit beside larger data
+ * (see {@linkcode asksThatFit}).
+ */
+export const MAX_ASKS: number = Math.floor(
+  (MAX_DATAGRAM_SIZE - PREFIX_SIZE - EXTENSION_HEAD_SIZE - FIELD_HEAD_SIZE) / 8,
+);
 
 /** The bytes a signature takes at the end of a datagram: a 4-byte key id and a 16-byte tag. */
 export const SIGNATURE_SIZE: number = 20;
@@ -113,6 +124,11 @@ export interface Announcement {
   seq?: number;
   /** How long the sender has been running discovery, in milliseconds: what it may have heard. */
   listening?: number;
+  /**
+   * The instances the sender asks to answer it, as a probe would: those it
+   * has no credit to probe. Only they answer; to others it is an announcement.
+   */
+  asks?: readonly bigint[];
   /**
    * For encoding: the id of the key that will sign the datagram; the
    * signature field is written last, with its tag left empty for the keyring.
@@ -186,41 +202,13 @@ export function isUint64(value: bigint): boolean {
  * ```
  */
 export function encodeAnnouncement(announcement: Announcement): Uint8Array {
-  const { header, id, reply, probe, goodbye, ttl, incarnation, seq, listening, signerId } =
-    announcement;
-  if (!isUint64(header)) throw new RangeError(`Cannot encode header ${header}: not a u64`);
-  if (!isUint64(id)) throw new RangeError(`Cannot encode id ${id}: not a u64`);
-  const ports = goodbye ? undefined : announcement.ports;
-  const msg = ports === undefined && !goodbye ? encodeMsg(announcement.msg) : undefined;
-  // The fields in the order they are written; checked before anything is allocated.
-  let fieldsSize = 0;
-  if (msg !== undefined) fieldsSize += FIELD_HEAD_SIZE + msg.length;
-  if (ttl !== undefined) fieldsSize += FIELD_HEAD_SIZE + checkUint32(ttl, "ttl");
-  if (incarnation !== undefined) {
-    if (!isUint64(incarnation)) {
-      throw new RangeError(`Cannot encode incarnation ${incarnation}: not a u64`);
-    }
-    fieldsSize += FIELD_HEAD_SIZE + 8;
-  }
-  if (seq !== undefined) fieldsSize += FIELD_HEAD_SIZE + checkUint32(seq, "seq");
-  if (listening !== undefined) {
-    fieldsSize += FIELD_HEAD_SIZE + checkUint32(listening, "listening");
-  }
-  if (signerId !== undefined) fieldsSize += FIELD_HEAD_SIZE + SIGNATURE_SIZE;
-  const flags = (reply ? FLAG_REPLY : 0) | (probe ? FLAG_PROBE : 0) | (goodbye ? FLAG_GOODBYE : 0);
-  const hasExtension = flags !== 0 || fieldsSize > 0;
-  const size = PREFIX_SIZE + 2 * (ports?.length ?? 0) +
-    (hasExtension ? EXTENSION_HEAD_SIZE + fieldsSize : 0);
-  if (size > MAX_DATAGRAM_SIZE) {
-    throw new RangeError(
-      `Cannot encode announcement of ${size} bytes: at most ${MAX_DATAGRAM_SIZE} fit in one datagram`,
-    );
-  }
+  const { header, id, ttl, incarnation, seq, listening, asks, signerId } = announcement;
+  const { ports, msg, flags, size } = measure(announcement);
 
   // One allocation: every field is written in place.
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  view.setBigUint64(0, goodbye ? goodbyeHeader(header) : header, true);
+  view.setBigUint64(0, announcement.goodbye ? goodbyeHeader(header) : header, true);
   view.setBigUint64(8, id, true);
   let offset = PREFIX_SIZE;
   for (const port of ports ?? []) {
@@ -230,7 +218,7 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
     view.setUint16(offset, port, true);
     offset += 2;
   }
-  if (!hasExtension) return bytes;
+  if (offset === size) return bytes;
   bytes[offset] = MAGIC_0;
   bytes[offset + 1] = MAGIC_1;
   bytes[offset + 2] = VERSION;
@@ -248,11 +236,86 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
   if (incarnation !== undefined) view.setBigUint64(field(FIELD_INCARNATION, 8), incarnation, true);
   if (seq !== undefined) view.setUint32(field(FIELD_SEQ, 4), seq, true);
   if (listening !== undefined) view.setUint32(field(FIELD_LISTENING, 4), listening, true);
+  if (asks !== undefined && asks.length > 0) {
+    const start = field(FIELD_ASKS, 8 * asks.length);
+    for (const [i, asked] of asks.entries()) view.setBigUint64(start + 8 * i, asked, true);
+  }
   // The signature's first 4 bytes name the key; the rest is filled in when it is signed.
   if (signerId !== undefined) {
     bytes.set(signerId.subarray(0, 4), field(FIELD_SIGNATURE, SIGNATURE_SIZE));
   }
   return bytes;
+}
+
+/**
+ * How many of some ids an announcement can ask to answer: as many as fit
+ * beside its other fields in {@linkcode MAX_DATAGRAM_SIZE}.
+ *
+ * @param announcement The announcement, without asks.
+ * @returns How many ids fit, at most {@linkcode MAX_ASKS}.
+ * @throws {RangeError} If the announcement itself does not fit, or a field is out of range.
+ * @throws {TypeError} If its custom message has no JSON form.
+ */
+export function asksThatFit(announcement: Announcement): number {
+  const { size } = measure({ ...announcement, asks: undefined });
+  // An extension head too, when the announcement has none yet.
+  const head = size === PREFIX_SIZE + 2 * (announcement.ports?.length ?? 0)
+    ? EXTENSION_HEAD_SIZE
+    : 0;
+  const room = Math.floor((MAX_DATAGRAM_SIZE - size - head - FIELD_HEAD_SIZE) / 8);
+  return Math.max(0, Math.min(MAX_ASKS, room));
+}
+
+/**
+ * Checks an announcement's fields and works out its size, before anything
+ * is allocated; with its service data as it goes on the wire.
+ */
+function measure(announcement: Announcement): {
+  ports: readonly number[] | undefined;
+  msg: Uint8Array | undefined;
+  flags: number;
+  size: number;
+} {
+  const { header, id, reply, probe, goodbye, ttl, incarnation, seq, listening, asks, signerId } =
+    announcement;
+  if (!isUint64(header)) throw new RangeError(`Cannot encode header ${header}: not a u64`);
+  if (!isUint64(id)) throw new RangeError(`Cannot encode id ${id}: not a u64`);
+  const ports = goodbye ? undefined : announcement.ports;
+  const msg = ports === undefined && !goodbye ? encodeMsg(announcement.msg) : undefined;
+  // The fields in the order they are written.
+  let fieldsSize = 0;
+  if (msg !== undefined) fieldsSize += FIELD_HEAD_SIZE + msg.length;
+  if (ttl !== undefined) fieldsSize += FIELD_HEAD_SIZE + checkUint32(ttl, "ttl");
+  if (incarnation !== undefined) {
+    if (!isUint64(incarnation)) {
+      throw new RangeError(`Cannot encode incarnation ${incarnation}: not a u64`);
+    }
+    fieldsSize += FIELD_HEAD_SIZE + 8;
+  }
+  if (seq !== undefined) fieldsSize += FIELD_HEAD_SIZE + checkUint32(seq, "seq");
+  if (listening !== undefined) {
+    fieldsSize += FIELD_HEAD_SIZE + checkUint32(listening, "listening");
+  }
+  if (asks !== undefined && asks.length > 0) {
+    if (asks.length > MAX_ASKS) {
+      throw new RangeError(`Cannot encode ${asks.length} asks: at most ${MAX_ASKS} fit`);
+    }
+    for (const asked of asks) {
+      if (!isUint64(asked)) throw new RangeError(`Cannot encode ask ${asked}: not a u64`);
+    }
+    fieldsSize += FIELD_HEAD_SIZE + 8 * asks.length;
+  }
+  if (signerId !== undefined) fieldsSize += FIELD_HEAD_SIZE + SIGNATURE_SIZE;
+  const flags = (reply ? FLAG_REPLY : 0) | (probe ? FLAG_PROBE : 0) | (goodbye ? FLAG_GOODBYE : 0);
+  const hasExtension = flags !== 0 || fieldsSize > 0;
+  const size = PREFIX_SIZE + 2 * (ports?.length ?? 0) +
+    (hasExtension ? EXTENSION_HEAD_SIZE + fieldsSize : 0);
+  if (size > MAX_DATAGRAM_SIZE) {
+    throw new RangeError(
+      `Cannot encode announcement of ${size} bytes: at most ${MAX_DATAGRAM_SIZE} fit in one datagram`,
+    );
+  }
+  return { ports, msg, flags, size };
 }
 
 /** Throws unless the value is a u32; returns its size on the wire. */
@@ -403,6 +466,7 @@ interface Extension {
   incarnation?: bigint;
   seq?: number;
   listening?: number;
+  asks?: bigint[];
 }
 
 /** Copies an extension's flags and fields into an announcement. */
@@ -415,6 +479,7 @@ function withExtension(announcement: Announcement, extension?: Extension): Annou
   if (extension.incarnation !== undefined) announcement.incarnation = extension.incarnation;
   if (extension.seq !== undefined) announcement.seq = extension.seq;
   if (extension.listening !== undefined) announcement.listening = extension.listening;
+  if (extension.asks !== undefined) announcement.asks = extension.asks;
   return announcement;
 }
 
@@ -451,6 +516,17 @@ function parseExtension(
     } else if (type === FIELD_INCARNATION) {
       if (length !== 8 || extension.incarnation !== undefined) return "bad-extension";
       extension.incarnation = view.getBigUint64(valueStart, true);
+    } else if (type === FIELD_ASKS) {
+      const count = length / 8;
+      if (
+        !Number.isInteger(count) || count < 1 || count > MAX_ASKS || extension.asks !== undefined
+      ) {
+        return "bad-extension";
+      }
+      extension.asks = new Array<bigint>(count);
+      for (let i = 0; i < count; i++) {
+        extension.asks[i] = view.getBigUint64(valueStart + 8 * i, true);
+      }
     } else if (type === FIELD_SIGNATURE) {
       // Checked by the keyring before decoding; it must end the datagram.
       if (length !== SIGNATURE_SIZE || valueStart + length !== bytes.length) {

@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
-import { answersBare, mayAnswer, wantsAnswer } from "../../src/core/answers.ts";
+import { answersBare, asksUs, mayAnswer, wantsAnswer } from "../../src/core/answers.ts";
 import { type Announcement, DEFAULT_HEADER } from "../../src/core/wire.ts";
 
-function heard(flags: { reply?: boolean; probe?: boolean; incarnation?: bigint }): Announcement {
+function heard(
+  flags: { reply?: boolean; probe?: boolean; incarnation?: bigint; asks?: bigint[] },
+): Announcement {
   return { header: DEFAULT_HEADER, id: 7n, ports: [9007], reply: false, ...flags };
 }
 
 Deno.test("a newcomer just heard that has not heard us is answered, and so is a probe", () => {
   type Case = [
     what: string,
-    flags: { reply?: boolean; probe?: boolean },
+    flags: { reply?: boolean; probe?: boolean; asks?: bigint[] },
     maintaining: boolean,
     isNew: boolean,
     live: boolean,
@@ -27,9 +29,17 @@ Deno.test("a newcomer just heard that has not heard us is answered, and so is a 
     ["a probe that answers", { reply: true, probe: true }, true, false, true, false, false],
     ["a newcomer, to a sniffer", {}, false, true, true, false, false],
     ["a probe, to a sniffer", { probe: true }, false, false, true, false, false],
+    // Our id is 1: an announcement that names it asks as a probe does.
+    ["a known instance's round that asks us", { asks: [5n, 1n] }, true, false, true, true, true],
+    ["one handed over in the process", { asks: [1n] }, true, false, false, true, true],
+    ["a round that asks others", { asks: [5n, 6n] }, true, false, true, true, false],
+    ["an answer that asks us", { reply: true, asks: [1n] }, true, false, true, false, false],
+    ["a round that asks us, to a sniffer", { asks: [1n] }, false, false, true, false, false],
   ];
   for (const [what, flags, maintaining, isNew, live, heardUs, wanted] of cases) {
-    assert.equal(wantsAnswer(heard(flags), maintaining, isNew, live, heardUs), wanted, what);
+    const announcement = heard(flags);
+    const asked = asksUs(announcement, 1n);
+    assert.equal(wantsAnswer(announcement, asked, maintaining, isNew, live, heardUs), wanted, what);
   }
 });
 

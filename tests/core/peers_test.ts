@@ -15,6 +15,7 @@ function peer(id: bigint): Peer<PortEntry> {
     probes: 0,
     confirmed: false,
     probeHeld: false,
+    asked: 0,
     answerOwed: false,
     superseded: undefined,
   };

@@ -113,11 +113,11 @@ class Simulated implements Outbox<Entry, string> {
   }
 
   /**
-   * Hears a peer 11 times at `at` (seq 1 to 11) from one source: the first
-   * is answered, and the other ten pay for its ten probes (credit.ts).
+   * Hears a peer 16 times at `at` (seq 1 to 16) from one source: the first
+   * may be answered, and the other 15 pay for its 15 probes (credit.ts).
    */
   known(at: number, id: bigint, fields: Partial<Announcement> = {}, source: Source = {}): void {
-    for (let seq = 1; seq <= 11; seq++) this.hear(at, from(id, { seq, ...fields }), source);
+    for (let seq = 1; seq <= 16; seq++) this.hear(at, from(id, { seq, ...fields }), source);
   }
 
   /** The probes sent, as [time, address]. */
@@ -276,9 +276,9 @@ Deno.test("a peer of a shorter ttl than those charted expires at its own ttl, no
     assert.equal(removed.length, 1, what);
     const [[at]] = removed;
     assert.ok(at > 910 && at <= 912, `${what}: removed at ${at}, its ttl ran out at 910`);
-    // Probed before that, from 0.4 of its ttl.
+    // Probed before that, from 0.7 of its ttl, at its own sweeps' pace (12.375 ms).
     const probes = chart.probes().filter(([, to]) => to === "198.18.0.2").map(([at]) => at);
-    assert.ok(probes.length > 0 && probes[0] > 514 && probes[0] < 514 + 27, `${what}: ${probes}`);
+    assert.ok(probes.length > 0 && probes[0] > 712 && probes[0] < 712 + 13, `${what}: ${probes}`);
   }
 });
 
@@ -315,26 +315,27 @@ Deno.test("a Rust peer lives the bare ttl, and with expiry off nothing leaves", 
 
 // --- Probes ---
 
-Deno.test("a quiet peer gets 10 probes, each at the first sweep after 0.4 + 0.06 i of its ttl", () => {
+Deno.test("a quiet peer gets 15 probes, each at the first sweep after 0.7 + 0.01875 i of its ttl", () => {
   const cases: Array<[ttl: number, first: number, period: number]> = [
-    // Sweeps every 132 ms: none at 1320 exactly, which is not more than 0.4 of the ttl.
-    [3300, 1452, 132],
-    [1000, 440, 40],
-    // Beyond a 25 s ttl the sweeps come every second, not every 0.04 of it.
-    [33_000, 14_000, 1000],
+    // Sweeps every 61.875 ms from 0: the 38th is the first after 0.7 of the ttl, 2310.
+    [3300, 2351.25, 61.875],
+    [1000, 712.5, 18.75],
+    // Beyond a 53 s ttl the sweeps come every second, not every 0.01875 of it.
+    [33_000, 23_512.5, 618.75],
+    [100_000, 71_000, 1000],
   ];
   for (const [ttl, first, period] of cases) {
     const chart = Simulated.maintaining();
     chart.known(0, 2n, { ttl });
     chart.runUntil(ttl + 10);
     const probes = chart.probes().map(([at]) => at);
-    assert.equal(probes[0], first, `ttl ${ttl}`);
-    assert.equal(probes.length, 10, `ttl ${ttl}`);
+    assert.equal(probes[0].toFixed(6), first.toFixed(6), `ttl ${ttl}`);
+    assert.equal(probes.length, 15, `ttl ${ttl}`);
     for (const [i, at] of probes.entries()) {
-      const late = at - (0.4 + 0.06 * i) * ttl;
+      const late = at - (0.7 + 0.01875 * i) * ttl;
       assert.ok(late > -1e-6 && late <= period + 1e-6, `ttl ${ttl}: probe ${i} at ${at}`);
     }
-    assert.equal(chart.core.counters.probes, 10);
+    assert.equal(chart.core.counters.probes, 15);
     assert.equal(chart.core.counters.probesSuppressed, 0);
     assert.deepEqual(chart.happened().at(-1), [ttl + 1, "removed", 2n, "expired"]);
   }
@@ -342,15 +343,15 @@ Deno.test("a quiet peer gets 10 probes, each at the first sweep after 0.4 + 0.06
 
 Deno.test("every quiet peer is probed at the first sweep it is due, however many are quiet", () => {
   const chart = Simulated.maintaining();
-  for (let id = 2n; id <= 21n; id++) chart.known(Number(id - 2n), id);
-  chart.runUntil(1452);
+  for (let id = 2n; id <= 21n; id++) chart.known(Number(id - 2n) / 4, id);
+  chart.runUntil(2352);
   const first = chart.probes();
   assert.equal(first.length, 20, "20 quiet peers, 20 probes, one sweep");
-  assert.ok(first.every(([at]) => at === 1452));
+  assert.ok(first.every(([at]) => at === first[0][0]));
   chart.runUntil(3400);
   const perPeer = Map.groupBy(chart.probes(), ([, to]) => to);
-  assert.ok([...perPeer.values()].every((probes) => probes.length === 10));
-  assert.equal(chart.core.counters.probes, 200);
+  assert.ok([...perPeer.values()].every((probes) => probes.length === 15));
+  assert.equal(chart.core.counters.probes, 300);
 });
 
 Deno.test("under a tight limit every quiet peer is probed once before any is probed again", () => {
@@ -367,7 +368,7 @@ Deno.test("under a tight limit every quiet peer is probed once before any is pro
 Deno.test("a probe goes to the address and port the peer's datagrams came from", () => {
   const chart = Simulated.maintaining();
   chart.known(0, 2n, {}, { address: "10.9.9.9", port: 40_000 });
-  chart.runUntil(1452);
+  chart.runUntil(2352);
   const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe);
   assert.deepEqual([probe.to, probe.port], ["10.9.9.9", 40_000]);
   assert.equal(probe.announcement.id, 1n);
@@ -377,25 +378,26 @@ Deno.test("a probe goes to the address and port the peer's datagrams came from",
 Deno.test("a peer that answers a probe stays, and is probed again only once quiet again", () => {
   const chart = Simulated.maintaining();
   chart.known(0, 2n);
-  chart.hear(1500, from(2n, { seq: 12, reply: true }));
-  chart.runUntil(5000);
-  assert.deepEqual(chart.probes().filter(([at]) => at < 2000), [[1452, "198.18.0.2"]]);
-  // Quiet for 0.4 ttl again from 1500: probing starts after 2820.
-  assert.ok(chart.probes().filter(([at]) => at >= 2000).every(([at]) => at > 2820));
-  assert.deepEqual(chart.happened(), [[0, "added", 2n], [4801, "removed", 2n, "expired"]]);
+  chart.hear(2400, from(2n, { seq: 17, reply: true }));
+  chart.runUntil(6000);
+  const first = chart.probes().filter(([at]) => at < 2400).map(([at]) => at.toFixed(2));
+  assert.deepEqual(first, ["2351.25"]);
+  // Quiet for 0.7 ttl again from 2400: probing starts after 4710.
+  assert.ok(chart.probes().filter(([at]) => at >= 2400).every(([at]) => at > 4710));
+  assert.deepEqual(chart.happened(), [[0, "added", 2n], [5701, "removed", 2n, "expired"]]);
 });
 
 Deno.test("a peer of a longer ttl than the sweeps' period is probed at its own pace", () => {
   const chart = Simulated.maintaining();
   chart.known(0, 3n, { ttl: 33_000 });
-  // A short-lived peer, heard all along, keeps the sweeps at 26.4 ms.
+  // A short-lived peer, heard all along, keeps the sweeps at 12.375 ms.
   for (let at = 0; at < 34_000; at += 200) chart.hear(at, from(2n, { ttl: 660, seq: at + 1 }));
   chart.runUntil(34_000);
   const probes = chart.probes().filter(([, to]) => to === "198.18.0.3").map(([at]) => at);
-  assert.equal(probes.length, 10);
+  assert.equal(probes.length, 15);
   for (const [i, at] of probes.entries()) {
-    const due = (0.4 + 0.06 * i) * 33_000;
-    assert.ok(at > due && at < due + 27, `probe ${i} at ${at}`);
+    const due = (0.7 + 0.01875 * i) * 33_000;
+    assert.ok(at > due && at < due + 13, `probe ${i} at ${at}`);
   }
   assert.deepEqual(chart.probes().filter(([, to]) => to === "198.18.0.2"), []);
 });
@@ -809,12 +811,12 @@ Deno.test("a peer heard on another path keeps its address while the known one is
     const chart = Simulated.maintaining();
     // Heard enough there to pay for its probes.
     chart.known(0, 2n, {}, { address: "198.18.0.2" });
-    chart.hear(at, from(2n, { seq: 12 }), { address: "192.168.1.2", port: 40_000 });
+    chart.hear(at, from(2n, { seq: 17 }), { address: "192.168.1.2", port: 40_000 });
     assert.equal(chart.core.get(2n)?.address, address, `heard elsewhere at ${at}`);
     const updated = chart.happened().filter(([, type]) => type === "updated");
     assert.deepEqual(updated, address === "198.18.0.2" ? [] : [[at, "updated", 2n]]);
     // Probes go where the charted address's datagrams came from.
-    chart.runUntil(at + 1452);
+    chart.runUntil(at + 2380);
     const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe && sent.at > at);
     assert.deepEqual([probe.to, probe.port], [address, address === "198.18.0.2" ? 8080 : 40_000]);
   }
@@ -923,22 +925,27 @@ Deno.test("a full chart of confirmed fakes takes a newcomer once they were quiet
 // --- Answers ---
 
 Deno.test("a newcomer is answered unless its listening field shows it heard our last announcement", () => {
-  // We announced at 0; the newcomer is heard at 50, before our next round.
-  const cases: Array<[listening: number, answered: boolean]> = [
-    [0, true],
-    [30, true],
-    [51, true],
-    [52, true],
-    [53, false],
-    [5000, false],
+  // We started at 0 and announced again at 100; the newcomer is heard at 150.
+  const cases: Array<[at: number, listening: number, answered: boolean]> = [
+    [150, 0, true],
+    [150, 30, true],
+    [150, 51, true],
+    [150, 52, true],
+    [150, 53, false],
+    [150, 5000, false],
+    // Our first round: one that started within 2 ms of our first announcement heard it.
+    [1, 0, false],
+    [2, 1, false],
+    [3, 0, true],
+    [50, 0, true],
   ];
-  for (const [listening, answered] of cases) {
+  for (const [at, listening, answered] of cases) {
     const chart = Simulated.maintaining();
-    chart.hear(50, from(2n, { listening }));
+    chart.hear(at, from(2n, { listening }));
     assert.deepEqual(
       chart.answers(),
-      answered ? [[50, "198.18.0.2"]] : [],
-      `listening ${listening}`,
+      answered ? [[at, "198.18.0.2"]] : [],
+      `heard at ${at}, listening ${listening}`,
     );
     assert.equal(chart.core.counters.replies, answered ? 1 : 0);
     assert.equal(chart.core.counters.repliesSuppressed, 0, "not wanted is not suppressed");
@@ -947,7 +954,7 @@ Deno.test("a newcomer is answered unless its listening field shows it heard our 
 
 Deno.test("the answer goes to the newcomer's address and port, and says we are listening", () => {
   const chart = Simulated.maintaining();
-  chart.hear(50, from(2n), { address: "198.18.0.9", port: 40_000 });
+  chart.hear(150, from(2n), { address: "198.18.0.9", port: 40_000 });
   const [answer] = chart.unicasts;
   assert.deepEqual([answer.to, answer.port], ["198.18.0.9", 40_000]);
   assert.deepEqual(
@@ -959,8 +966,8 @@ Deno.test("the answer goes to the newcomer's address and port, and says we are l
       reply: true,
       ttl: TTL,
       incarnation: 50n,
-      seq: 2,
-      listening: 50,
+      seq: 3,
+      listening: 150,
     },
   );
 });
@@ -1120,15 +1127,84 @@ Deno.test("forged announcements from one address get back no more bytes than the
 
 Deno.test("a probe the address has no credit for waits, and goes once the address is heard again", () => {
   const chart = Simulated.maintaining();
-  // Heard once and answered: the answer spent what it brought.
-  chart.hear(0, from(2n));
-  chart.runUntil(2000);
+  // Heard once, after our first round, and answered: the answer spent what it brought.
+  chart.hear(150, from(2n));
+  chart.runUntil(3000);
   assert.deepEqual(chart.probes(), []);
-  assert.equal(chart.core.counters.probesSuppressed, 1, "held back at 5 sweeps from 1452, once");
+  assert.equal(chart.core.counters.probesSuppressed, 1, "held back at 9 sweeps from 2501, once");
   // Another instance at that address, which heard us and wants no answer, pays for it.
-  chart.hear(2000, from(3n, { listening: 5000 }), { address: "198.18.0.2" });
-  chart.runUntil(2150);
-  assert.deepEqual(chart.probes(), [[2112, "198.18.0.2"]]);
+  chart.hear(3000, from(3n, { listening: 5000 }), { address: "198.18.0.2" });
+  chart.runUntil(3100);
+  assert.deepEqual(chart.probes().map(([at, to]) => [at.toFixed(3), to]), [
+    ["3058.125", "198.18.0.2"],
+  ]);
+});
+
+Deno.test("a quiet peer the credit cannot pay a probe for is named in the next round, and answers it", () => {
+  const chart = Simulated.maintaining();
+  // Heard once, after our first round, and answered: nothing left to pay for a probe.
+  chart.hear(150, from(2n));
+  chart.runUntil(2501.25);
+  assert.deepEqual(chart.probes(), []);
+  assert.equal(chart.core.counters.probesSuppressed, 1);
+  // The next round names it (within one interval of the ramp, some 330 ms here).
+  const asking = () => chart.multicasts.filter(({ announcement }) => announcement.asks);
+  while (asking().length === 0) chart.runUntil(chart.core.deadline());
+  const [named] = asking();
+  assert.ok(named.at > 2501 && named.at < 2501 + 400, `named at ${named.at}`);
+  assert.deepEqual(named.announcement.asks, [2n]);
+  assert.equal(chart.core.counters.probesAsked, 1);
+  // Its answer keeps it, and no round names it again while it speaks.
+  chart.hear(named.at + 1, from(2n, { seq: 2, reply: true }));
+  for (let at = named.at + 500; at < 4_400; at += 500) {
+    chart.hear(at, from(2n, { seq: Math.round(at), listening: Math.round(at) }));
+  }
+  chart.runUntil(4_400);
+  assert.ok(chart.core.get(2n));
+  assert.equal(asking().length, 1);
+  // Gone quiet for good, it is named in each round until it expires, as it would be probed.
+  chart.runUntil(10_000);
+  assert.ok(chart.core.counters.probesAsked > 1);
+  assert.deepEqual(chart.happened().map(([, type]) => type), ["added", "removed"]);
+});
+
+Deno.test("a round that names us is answered as a probe; one that names others is not", () => {
+  const cases: Array<[what: string, asks: bigint[] | undefined, answered: boolean]> = [
+    ["names us", [7n, 1n], true],
+    ["names others", [7n, 8n], false],
+    ["names no one", undefined, false],
+  ];
+  for (const [what, asks, answered] of cases) {
+    const chart = Simulated.maintaining();
+    // Known, and listening since long before our rounds: no newcomer's answer.
+    chart.hear(150, from(2n, { listening: 10_000 }));
+    chart.hear(1_150, from(2n, { seq: 2, listening: 11_000, asks }));
+    assert.deepEqual(chart.answers(), answered ? [[1_150, "198.18.0.2"]] : [], what);
+    assert.equal(chart.core.counters.replies, answered ? 1 : 0, what);
+  }
+});
+
+Deno.test("a round names as many quiet peers as fit beside our data, those named least first", () => {
+  const chart = Simulated.maintaining();
+  // 150 peers with a 33 s ttl, heard once from addresses that sent nothing else, and
+  // listening since before our rounds: each one's datagram pays for one probe, at 23,250.
+  for (let i = 0; i < 150; i++) {
+    chart.hear(150, from(BigInt(1_000 + i), { listening: 10_000, ttl: 33_000 }), {
+      address: `198.18.${1 + (i >> 8)}.${i & 0xff}`,
+    });
+  }
+  chart.runUntil(26_000);
+  assert.equal(chart.probes().length, 150);
+  const asking = chart.multicasts.filter(({ announcement }) => announcement.asks);
+  assert.ok(chart.multicasts.every(({ data }) => data.length <= 1024));
+  // 54 bytes of ours, then 3 and 8 per id: 120 in 1,024; the next round starts with the 30 left.
+  const [first, second] = asking.map(({ announcement }) => announcement.asks!);
+  assert.equal(first.length, 120);
+  assert.deepEqual(
+    second.slice(0, 30).toSorted(),
+    Array.from({ length: 30 }, (_, i) => 1_120n + BigInt(i)),
+  );
+  assert.equal(new Set([...first, ...second]).size, 150);
 });
 
 Deno.test("charts that share a credit send a source no more in all than they received from it", () => {
@@ -1146,8 +1222,9 @@ Deno.test("charts that share a credit send a source no more in all than they rec
       (_, i) => Simulated.maintaining({ id: BigInt(i + 1), ...shared ? { credit } : {} }),
     );
     let received = 0;
+    // After the charts' first round, in which they answer no newcomer.
     for (let i = 0; i < 200; i++) {
-      const at = 10 * i;
+      const at = 200 + 10 * i;
       const data = rust(BigInt(1000 + i));
       received += data.length;
       // One datagram from the network, handed to every chart of the process.
@@ -1157,38 +1234,137 @@ Deno.test("charts that share a credit send a source no more in all than they rec
         chart.core.handle(at, arrival);
       }
     }
-    for (const chart of charts) chart.runUntil(2000 + TTL);
+    for (const chart of charts) chart.runUntil(2200 + TTL);
     const sent = charts.reduce((sum, chart) => sum + bytesTo(chart, victim.address), 0);
     assert.ok(sent <= most * received, `${what}: ${sent} bytes back for ${received}`);
     assert.ok(sent > (most - 1) * received, `${what}: ${sent} bytes back for ${received}`);
   }
 });
 
-Deno.test("a newcomer to charts that share a credit gets their answers one datagram at a time", () => {
-  const credit = new SourceCredit();
-  const charts = [1n, 2n, 3n].map((id) => Simulated.maintaining({ id, credit }));
-  const answered = () => charts.map((chart) => chart.answers().length);
-  const hear = (at: number, data: Uint8Array, address = "198.18.0.9") => {
-    // One datagram from the network, handed to every chart of the process.
+/** Charts that share a credit, as the shell's process does, all in their steady schedule. */
+class Process {
+  readonly credit = new SourceCredit();
+  readonly charts: Simulated[];
+
+  constructor(n: number, config: Partial<ProtocolConfig> = {}) {
+    this.charts = Array.from(
+      { length: n },
+      (_, i) => Simulated.maintaining({ id: BigInt(i + 1), credit: this.credit, ...config }),
+    );
+  }
+
+  /** One datagram from the network, handed to every chart of the process. */
+  hear(at: number, data: Uint8Array, address = "198.18.0.9"): void {
     const arrival = { address, port: 8080, data, handedOverAt: undefined, reading: undefined };
-    for (const chart of charts) {
+    for (const chart of this.charts) {
       chart.runUntil(at);
       chart.core.handle(at, arrival);
     }
-  };
-  // Its first datagram pays for one answer of its size; the next, for the next.
-  hear(50, from(9n, { listening: 0 }));
-  assert.deepEqual(answered(), [1, 0, 0]);
-  hear(60, from(9n, { seq: 2, listening: 10 }));
-  assert.deepEqual(answered(), [1, 1, 0]);
-  hear(70, from(9n, { seq: 3, listening: 20 }));
-  assert.deepEqual(answered(), [1, 1, 1]);
-  hear(80, from(9n, { seq: 4, listening: 30 }));
-  assert.deepEqual(answered(), [1, 1, 1], "all answered: nothing more is owed");
-  // One that says it heard our last announcement is owed nothing.
-  hear(90, from(8n, { listening: 0 }), "198.18.0.8");
-  hear(100, from(8n, { seq: 2, listening: 1000 }), "198.18.0.8");
-  assert.deepEqual(answered(), [2, 1, 1]);
+  }
+
+  runUntil(at: number): void {
+    for (const chart of this.charts) chart.runUntil(at);
+  }
+
+  /** Per chart, the answers it unicast. */
+  answered(): number[] {
+    return this.charts.map((chart) => chart.answers().length);
+  }
+
+  /** Per chart, the times of its rounds from `since` on. */
+  rounds(since: number): number[][] {
+    return this.charts.map((chart) =>
+      chart.multicasts.filter(({ at }) => at >= since).map(({ at }) => at)
+    );
+  }
+}
+
+Deno.test("a newcomer to charts that share a credit gets one answer, and the others' next rounds at once", () => {
+  const process = new Process(20);
+  // Steady: a round every 1 s, the next at 21,272.31.
+  process.runUntil(20_300);
+  assert.equal(process.charts[1].core.deadline().toFixed(2), "21272.31");
+  // Its first datagram pays for one answer of its size; the others' rounds come now.
+  process.hear(20_350, from(99n, { listening: 0 }));
+  assert.deepEqual(process.answered(), [1, ...Array(19).fill(0)]);
+  assert.deepEqual(process.rounds(20_300), [[], ...Array(19).fill([20_350])]);
+  const counters = process.charts.map((chart) => chart.core.counters);
+  assert.deepEqual(counters.map((c) => c.multicastAnswers), [0, ...Array(19).fill(1)]);
+  assert.deepEqual(counters.map((c) => c.repliesSuppressed), [0, ...Array(19).fill(1)]);
+  // Having heard them, its next datagram asks nothing more; the schedule goes on from the round.
+  process.hear(20_450, from(99n, { seq: 2, listening: 100 }));
+  process.runUntil(21_400);
+  assert.deepEqual(process.answered(), [1, ...Array(19).fill(0)]);
+  const later = process.rounds(20_400);
+  assert.deepEqual(later[1], [21_350], "one interval after the round brought forward");
+  assert.deepEqual(later[0].map((at) => at.toFixed(2)), ["21272.31"], "the one that answered");
+});
+
+Deno.test("a newcomer within a second of a round brought forward is answered as credit comes", () => {
+  const process = new Process(3);
+  process.runUntil(20_300);
+  process.hear(20_350, from(9n, { listening: 0 }));
+  assert.deepEqual(process.answered(), [1, 0, 0]);
+  // Another newcomer, which started after those rounds: each datagram pays one more answer.
+  const other = (at: number, seq: number, listening: number) =>
+    process.hear(at, from(8n, { seq, listening }), "198.18.0.8");
+  other(20_500, 1, 0);
+  assert.deepEqual(process.answered(), [2, 0, 0]);
+  other(20_600, 2, 100);
+  assert.deepEqual(process.answered(), [2, 1, 0]);
+  other(20_700, 3, 200);
+  assert.deepEqual(process.answered(), [2, 1, 1]);
+  other(20_800, 4, 300);
+  assert.deepEqual(process.answered(), [2, 1, 1], "all answered: nothing more is owed");
+  process.runUntil(21_200);
+  assert.deepEqual(process.rounds(20_351), [[], [], []], "no round came forward again");
+});
+
+Deno.test("forged newcomers bring a chart's rounds forward at most once a second", () => {
+  // Every 10 ms for 5 s, a new id from one address: one answer's credit each, 20 charts.
+  const process = new Process(20);
+  process.runUntil(20_000);
+  for (let at = 20_000; at < 25_000; at += 10) {
+    process.hear(at + 5, from(BigInt(1_000 + at), { listening: 0 }), "198.18.0.66");
+  }
+  process.runUntil(25_000);
+  for (const [i, chart] of process.charts.entries()) {
+    const rounds = chart.multicasts.filter(({ at }) => at >= 20_000).map(({ at }) => at);
+    const pulled = chart.core.counters.multicastAnswers;
+    assert.ok(pulled <= 5, `chart ${i + 1}: ${pulled} rounds brought forward in 5 s`);
+    // Its own schedule, one a second, and those: never closer than the gap, twice.
+    assert.ok(rounds.length <= 10, `chart ${i + 1}: ${rounds.length} rounds in 5 s`);
+    for (let r = 2; r < rounds.length; r++) {
+      assert.ok(rounds[r] - rounds[r - 2] >= 1_000, `chart ${i + 1}: rounds at ${rounds}`);
+    }
+  }
+  const pulled = process.charts.map((chart) => chart.core.counters.multicastAnswers);
+  assert.ok(pulled.slice(1).every((n) => n >= 4), `the credit went to one: ${pulled}`);
+});
+
+Deno.test("no round comes forward for a source on no connected subnet, nor for a probe", () => {
+  const cases: Array<[what: string, act: (process: Process) => void]> = [
+    ["off the subnets", (process) => {
+      for (const chart of process.charts) chart.onSubnet = () => false;
+      process.hear(20_350, from(9n, { listening: 0 }));
+    }],
+    ["a probe without credit", (process) => {
+      process.hear(20_340, from(9n, { listening: 5_000 }));
+      for (let seq = 2; seq < 5; seq++) process.hear(20_350, from(9n, { seq, probe: true }));
+    }],
+  ];
+  for (const [what, act] of cases) {
+    const process = new Process(3);
+    process.runUntil(20_300);
+    act(process);
+    process.runUntil(21_200);
+    assert.deepEqual(process.rounds(20_300), [[], [], []], what);
+    assert.deepEqual(process.charts.map((chart) => chart.core.counters.multicastAnswers), [
+      0,
+      0,
+      0,
+    ]);
+  }
 });
 
 // --- The schedule ---

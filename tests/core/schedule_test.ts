@@ -85,6 +85,22 @@ Deno.test("a newcomer heard us when it was listening before our last announcemen
   assert.equal(heardUs(10_000, -Infinity, 1500), false);
 });
 
+Deno.test("a newcomer that started within 2 ms of our first announcement is taken to have heard it", () => {
+  // We started and announced at 1000; its datagram is heard at 1500.
+  const cases: Array<[listening: number | undefined, heard: boolean]> = [
+    [undefined, false],
+    [0, false],
+    [497, false], // Started at 1003, after we announced.
+    [498, true], // Within 2 ms: started with us.
+    [500, true],
+    [502, true],
+    [10_000, true],
+  ];
+  for (const [listening, heard] of cases) {
+    assert.equal(heardUs(listening, 1000, 1500, true), heard, `listening ${listening}`);
+  }
+});
+
 Deno.test("the listening field counts whole milliseconds, 0 while idle, capped at u32", () => {
   const cases: Array<[since: number, now: number, field: number]> = [
     [Infinity, 5000, 0],

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type Announcement,
+  asksThatFit,
   decodeAnnouncement,
   type DecodeResult,
   DEFAULT_HEADER,
@@ -9,7 +10,9 @@ import {
   encodeAnnouncement,
   encodeMsg,
   type Layout,
+  MAX_ASKS,
   MAX_DATAGRAM_SIZE,
+  MAX_PAYLOAD_SIZE,
 } from "../../src/core/wire.ts";
 import { seededRandom } from "../_random.ts";
 
@@ -383,7 +386,7 @@ Deno.test("decode drops a msg field of invalid JSON as bad-msg", () => {
 
 Deno.test("decode drops a custom-msg announcement without a msg field as wrong-layout", () => {
   assert.equal(dropReason(bytes(RUST_PREFIX, "69630100"), MSG), "wrong-layout");
-  assert.equal(dropReason(bytes(RUST_PREFIX, "69630101", field(7, [1])), MSG), "wrong-layout");
+  assert.equal(dropReason(bytes(RUST_PREFIX, "69630101", field(9, [1])), MSG), "wrong-layout");
 });
 
 // --- The "any" layout ---
@@ -717,4 +720,81 @@ Deno.test("how long the sender has listened round-trips in field 6", () => {
   });
   assert.equal(datagram.toHex(), RUST_ANNOUNCEMENT + "69630100" + "060400701101" + "00");
   assert.equal(decoded(datagram, ONE_PORT).listening, 70_000);
+});
+
+Deno.test("the ids an announcement asks to answer round-trip in field 7, after the others", () => {
+  const datagram = encodeAnnouncement({
+    header: DEFAULT_HEADER,
+    id: 7n,
+    ports: [9042],
+    reply: false,
+    listening: 70_000,
+    asks: [2n, MAX_U64],
+  });
+  assert.equal(
+    datagram.toHex(),
+    RUST_ANNOUNCEMENT + "69630100" + "060400701101" + "00" + "071000" + "0200000000000000" +
+      "ffffffffffffffff",
+  );
+  assert.deepEqual(decoded(datagram, ONE_PORT).asks, [2n, MAX_U64]);
+  // An empty list is no field at all.
+  const none = encodeAnnouncement({ header: DEFAULT_HEADER, id: 7n, ports: [9042], reply: false });
+  assert.deepEqual(encodeAnnouncement({ ...decoded(none, ONE_PORT), asks: [] }), none);
+});
+
+Deno.test("field 7 of no id, a partial id or twice is a bad extension", () => {
+  const id = [1, 0, 0, 0, 0, 0, 0, 0];
+  const cases: Array<[what: string, fields: Uint8Array[]]> = [
+    ["no id", [field(7, [])]],
+    ["a partial id", [field(7, id.slice(0, 5))]],
+    ["9 bytes", [field(7, [...id, 1])]],
+    ["twice", [field(7, id), field(7, id)]],
+  ];
+  for (const [what, fields] of cases) {
+    assert.equal(
+      dropReason(bytes(RUST_ANNOUNCEMENT, "69630100", ...fields), ONE_PORT),
+      "bad-extension",
+      what,
+    );
+  }
+  // As many as fit in 1,024 bytes after one port: 124.
+  const most = bytes(RUST_ANNOUNCEMENT, "69630100", field(7, Array(124).fill(id).flat()));
+  assert.equal(most.length, 1017);
+  assert.equal(decoded(most, ONE_PORT).asks?.length, 124);
+});
+
+Deno.test("as many asks as fit beside an announcement's fields are encoded, and no more", () => {
+  const base: Announcement = {
+    header: DEFAULT_HEADER,
+    id: MAX_U64,
+    ports: [9042],
+    reply: false,
+    ttl: 1,
+    incarnation: MAX_U64,
+    seq: 1,
+    listening: 1,
+    signerId: new Uint8Array(4),
+  };
+  const largest: Announcement = {
+    ...base,
+    ports: undefined,
+    msg: "x".repeat(MAX_PAYLOAD_SIZE - 2),
+    reply: true,
+    probe: true,
+  };
+  const cases: Array<[what: string, announcement: Announcement, fit: number]> = [
+    // 18 + 4 + 7 + 11 + 7 + 7 + 23 bytes, then 3 and 8 per id: 118 ids in 1,024.
+    ["one port, signed", base, 118],
+    ["the Rust prefix alone", { header: 1n, id: 1n, ports: [], reply: false }, MAX_ASKS],
+    // The extension reserve leaves room for 7 beside the largest message and a signature.
+    ["the largest message, signed", largest, 7],
+  ];
+  for (const [what, announcement, fit] of cases) {
+    assert.equal(asksThatFit(announcement), fit, what);
+    const asks = Array(fit).fill(MAX_U64);
+    assert.ok(encodeAnnouncement({ ...announcement, asks }).length <= MAX_DATAGRAM_SIZE, what);
+    assert.throws(() => encodeAnnouncement({ ...announcement, asks: [...asks, 1n] }), RangeError);
+  }
+  assert.equal(MAX_ASKS, 125);
+  assert.throws(() => encodeAnnouncement({ ...base, asks: [1n << 64n] }), RangeError);
 });
