@@ -845,7 +845,7 @@ Deno.test("a dual-stack peer is one entry: its IPv4 address, and both in address
   assert.deepEqual(chart.core.get(2n), both);
   assert.deepEqual(chart.happened(), [[0, "added", 2n], [1, "updated", 2n]]);
   // Probes go to the IPv4 address, at the port its datagrams came from there.
-  chart.runUntil(5001 + 1452);
+  chart.runUntil(5001 + 3000);
   const [probe] = chart.unicasts.filter((sent) => sent.announcement.probe);
   assert.deepEqual([probe.to, probe.port], ["198.18.0.2", 40_004]);
 });
