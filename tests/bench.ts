@@ -64,7 +64,7 @@ Measures discovery in the lab and prints a Markdown report.
 
   --quick       a small run (3 trials, small N) for CI, in well under a minute
   --out DIR     write bench_results.md and bench_plot.svg to DIR
-                (default: tests/ for a full run, nowhere for a quick run)
+                (default: docs/ for a full run, nowhere for a quick run)
   --transport   the charts' socket API (default: auto, which is "deno" here)
 `;
 
