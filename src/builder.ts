@@ -501,7 +501,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @returns The chart.
    * @throws {DiscoveryError} If the discovery port cannot be bound (it is in use
    *   without local discovery, say) or the multicast group cannot be joined.
-   * @throws {TypeError} If the id or the data is not set.
+   * @throws {TypeError} If the id or the data is not set, or a seed is an
+   *   address of a family that {@linkcode ChartBuilder.withFamily} leaves out.
    */
   async finish<F extends Entry>(this: ChartBuilder<true, F>): Promise<Chart<F>> {
     const config = this.#config;
@@ -511,6 +512,17 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
     if (!config.ports && !config.hasMsg) {
       throw new TypeError(
         "Cannot build a chart without data: call withServicePort(), withServicePorts() or customMsg()",
+      );
+    }
+    // A name may resolve to either family, and what it gives of the other is left out.
+    const unused = config.family === "ipv4" ? 6 : config.family === "ipv6" ? 4 : undefined;
+    const stray = config.seeds?.find((seed) =>
+      !seed.isName && (seed.host.includes(":") ? 6 : 4) === unused
+    );
+    if (stray) {
+      throw new TypeError(
+        `Cannot build a chart with seed ${stray.host} and withFamily("${config.family}"): ` +
+          `the seed is an IPv${unused} address`,
       );
     }
     return await openChart<F>({
