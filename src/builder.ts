@@ -14,6 +14,7 @@ import {
   checkObject,
   checkPort,
   checkRampdown,
+  checkSeedFamilies,
   checkSeeds,
   checkServicePorts,
   MAX_ENTRIES,
@@ -514,17 +515,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
         "Cannot build a chart without data: call withServicePort(), withServicePorts() or customMsg()",
       );
     }
-    // A name may resolve to either family, and what it gives of the other is left out.
-    const unused = config.family === "ipv4" ? 6 : config.family === "ipv6" ? 4 : undefined;
-    const stray = config.seeds?.find((seed) =>
-      !seed.isName && (seed.host.includes(":") ? 6 : 4) === unused
-    );
-    if (stray) {
-      throw new TypeError(
-        `Cannot build a chart with seed ${stray.host} and withFamily("${config.family}"): ` +
-          `the seed is an IPv${unused} address`,
-      );
-    }
+    if (config.seeds) checkSeedFamilies(config.seeds, config.family);
     return await openChart<F>({
       id: config.id,
       header: config.header,
