@@ -14,6 +14,7 @@ import {
   checkObject,
   checkPort,
   checkRampdown,
+  checkSeedFamilies,
   checkSeeds,
   checkServicePorts,
   MAX_ENTRIES,
@@ -501,7 +502,8 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
    * @returns The chart.
    * @throws {DiscoveryError} If the discovery port cannot be bound (it is in use
    *   without local discovery, say) or the multicast group cannot be joined.
-   * @throws {TypeError} If the id or the data is not set.
+   * @throws {TypeError} If the id or the data is not set, or a seed is an
+   *   address of a family that {@linkcode ChartBuilder.withFamily} leaves out.
    */
   async finish<F extends Entry>(this: ChartBuilder<true, F>): Promise<Chart<F>> {
     const config = this.#config;
@@ -513,6 +515,7 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
         "Cannot build a chart without data: call withServicePort(), withServicePorts() or customMsg()",
       );
     }
+    if (config.seeds) checkSeedFamilies(config.seeds, config.family);
     return await openChart<F>({
       id: config.id,
       header: config.header,

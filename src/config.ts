@@ -12,6 +12,7 @@ import { encodeMsg, MAX_PAYLOAD_SIZE } from "./core/wire.ts";
 import { parseSeed } from "./core/address.ts";
 import { MAX_SEEDS } from "./core/seeds.ts";
 import type { NameServer, Seed } from "./io/seeds.ts";
+import type { AddressFamily } from "./io/interfaces.ts";
 
 /** The lowest port a service or discovery runs on. */
 export const MIN_PORT = 1;
@@ -218,4 +219,23 @@ export function checkNameServer(text: string): NameServer {
     throw new TypeError(`Cannot use name server ${shown(text)}: not an IP address`);
   }
   return { address: target.host, port: target.port ?? 53 };
+}
+
+/**
+ * Checks that no seed is an address of a family left out: a name may
+ * resolve to either family (what it gives of the other is left out), but an
+ * address of it could only be ignored.
+ *
+ * @param seeds The seeds.
+ * @param family The address families in use.
+ * @throws {TypeError} If a seed is an address of a family not in use.
+ */
+export function checkSeedFamilies(seeds: readonly Seed[], family: AddressFamily): void {
+  const unused = family === "ipv4" ? 6 : family === "ipv6" ? 4 : undefined;
+  const stray = seeds.find((seed) => !seed.isName && (seed.host.includes(":") ? 6 : 4) === unused);
+  if (stray) {
+    throw new TypeError(
+      `Cannot use seed ${stray.host} with family ${family}: it is an IPv${unused} address`,
+    );
+  }
 }

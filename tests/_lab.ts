@@ -308,23 +308,31 @@ export class LabNet implements AsyncDisposable {
 
   /**
    * Joins this lab's link and another's with a router: a namespace with an
-   * interface on each bridge (address `.254` on each subnet) that forwards
-   * between them, and the hosts of both route the other subnet through it.
-   * The kernel forwards no multicast: across it, only unicast goes.
+   * interface on each bridge (address `.254` on each subnet, and `::254` on
+   * each unique local prefix where the hosts have one) that forwards between
+   * them, and the hosts of both route the other subnet through it. The
+   * kernel forwards no multicast: across it, only unicast goes.
    *
    * @param other The other lab.
-   * @returns The router, a lab host whose `address` is on this lab's link;
-   *   `otherAddress` is on the other's.
+   * @returns The router, a lab host whose addresses are on this lab's link;
+   *   `otherAddress` (IPv4 where the hosts have it) is on the other's.
    */
   async routeTo(other: LabNet): Promise<LabHost & { otherAddress: string }> {
     const name = `${this.hosts[0].name.replace(/h\d+$/, "")}r`;
     await ip("netns", "add", name);
     this.#routers.push(name);
     const sides = [[this, "eth0", "x"], [other, "eth1", "y"]] as const;
-    const addresses: string[] = [];
+    const routers: LabHost[] = [];
     for (const [lab, dev, suffix] of sides) {
-      const address = lab.hosts[0].address.replace(/\.\d+$/, ".254");
-      addresses.push(address);
+      const { ipv4, ula } = lab.hosts[0];
+      const v4 = ipv4?.replace(/\.\d+$/, ".254");
+      const v6 = ula?.replace(/::\d+$/, "::254");
+      routers.push({
+        name,
+        address: v4 ?? v6!,
+        ...(v4 ? { ipv4: v4 } : {}),
+        ...(v6 ? { ula: v6 } : {}),
+      });
       await ip(
         "link",
         "add",
@@ -339,18 +347,23 @@ export class LabNet implements AsyncDisposable {
       );
       layerTwoOnly(`${name}${suffix}`);
       await ip("link", "set", `${name}${suffix}`, "master", lab.bridge, "up");
-      await ip("-n", name, "addr", "add", `${address}/24`, "dev", dev);
+      if (v6) await sysctl(name, `net.ipv6.conf.${dev}.accept_dad`, "0");
+      if (v4) await ip("-n", name, "addr", "add", `${v4}/24`, "dev", dev);
+      if (v6) await ip("-n", name, "addr", "add", `${v6}/64`, "dev", dev, "nodad");
       await ip("-n", name, "link", "set", dev, "up");
       for (const host of lab.hosts) {
-        await ip("-n", host.name, "route", "add", "default", "via", address);
+        if (v4) await ip("-n", host.name, "route", "add", "default", "via", v4);
+        if (v6) await ip("-n", host.name, "-6", "route", "add", "default", "via", v6);
       }
     }
     await ip("-n", name, "link", "set", "lo", "up");
-    const sysctl = await new Deno.Command("ip", {
-      args: ["netns", "exec", name, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+    const forwarding = ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"];
+    const sysctls = await new Deno.Command("ip", {
+      args: ["netns", "exec", name, "sysctl", "-qw", ...forwarding],
     }).output();
-    if (sysctl.code !== 0) throw new Error("cannot turn on forwarding in the router");
-    return { name, address: addresses[0], otherAddress: addresses[1] };
+    if (sysctls.code !== 0) throw new Error("cannot turn on forwarding in the router");
+    const [here, there] = routers;
+    return { ...here, otherAddress: there.address };
   }
 
   /** Removes the hosts and the bridges. */

@@ -230,6 +230,17 @@ Deno.test("finish rejects a builder without an id or without data with TypeError
   });
 });
 
+Deno.test("finish rejects a seed address of a family not in use with TypeError", async () => {
+  const base = new ChartBuilder().withId(1).withServicePort(80);
+  const cases = [["ipv6", "198.18.1.5:8080", "IPv4"], ["ipv4", "[fd00::5]:8080", "IPv6"]] as const;
+  for (const [family, seed, kind] of cases) {
+    await assert.rejects(finishUnchecked(base.withFamily(family).withSeeds([seed])), {
+      name: "TypeError",
+      message: new RegExp(`^Cannot use seed .* with family ${family}: it is an ${kind} address$`),
+    });
+  }
+});
+
 Deno.test("every builder method returns a new builder", () => {
   const builder = new ChartBuilder();
   const derived = [

@@ -965,6 +965,11 @@ Deno.test("the cli rejects bad seeds, and seed flags where they do nothing, nami
     [["wait", "2", "--seed", "x"], {}, /--seed needs --port or --msg/],
     [["--seed", "x"], {}, /--seed is not an option of the default command, but of announce, wait/],
     [["doctor", "--no-multicast"], {}, /--no-multicast is not an option of doctor/],
+    [
+      ["announce", "--port", "1", "--family", "ipv6", "--seed", "198.18.1.5"],
+      {},
+      /^--seed: Cannot use seed 198\.18\.1\.5 with family ipv6: it is an IPv4 address$/,
+    ],
   ];
   for (const [args, env, message] of cases) {
     assert.throws(() => parseCommand(args, env), (error: Error) => {

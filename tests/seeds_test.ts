@@ -7,7 +7,15 @@
  * @module
  */
 
-import { LabDns, type LabHost, LabNet, Peer, type PeerLine, type PeerOptions } from "./_lab.ts";
+import {
+  LabDns,
+  type LabHost,
+  type LabHostOptions,
+  LabNet,
+  Peer,
+  type PeerLine,
+  type PeerOptions,
+} from "./_lab.ts";
 import assert from "node:assert/strict";
 import { freshPort } from "./_charts.ts";
 import { Lines } from "./_lines.ts";
@@ -19,10 +27,10 @@ const DEADLINE = 60_000;
 /** Short intervals, so that expiry and re-resolution show within the deadline. */
 const RAMPDOWN = { min: 100, max: 500, rampdown: 1_000 };
 
-/** Two subnets of `n` hosts each, joined by a router. */
-async function twoSubnets(n: number) {
-  const a = await LabNet.create(n);
-  const b = await LabNet.create(n);
+/** Two subnets of `n` hosts each (with these addresses), joined by a router. */
+async function twoSubnets(n: number, options?: LabHostOptions) {
+  const a = await LabNet.create(n, Array(n).fill(options ?? {}));
+  const b = await LabNet.create(n, Array(n).fill(options ?? {}));
   const router = await a.routeTo(b);
   return {
     a,
@@ -45,6 +53,16 @@ function entryOf(peer: Peer, id: string): Omit<PeerLine, "at" | "type"> | undefi
 
 function expected(id: string, host: LabHost, port: number) {
   return { id, address: host.address, ports: [port] };
+}
+
+/** An IPv6 address written out in full and in capitals, as a user may write it. */
+function spelledOut(address: string): string {
+  const [head, tail] = address.split("::");
+  const left = head.split(":");
+  const right = tail === undefined ? [] : tail.split(":").filter((group) => group !== "");
+  const zeros = Array(8 - left.length - right.length).fill("0000");
+  return [...left, ...zeros, ...right].map((group) => group.padStart(4, "0")).join(":")
+    .toUpperCase();
 }
 
 function peerOn(host: LabHost, options: PeerOptions): Peer {
@@ -218,6 +236,111 @@ Deno.test("a seed that does not exist and a name that does not resolve are repor
   const removed = await p1.removes("3", signal);
   assert.deepEqual([removed.reason, removed.address], ["goodbye", b1.address]);
 });
+
+/** Hosts with IPv6 alone: a unique local address (and a link-local one). */
+const V6_ONLY: LabHostOptions = { ipv4: false, ipv6: "ula" };
+
+for (const transport of ["deno", "node"] as const) {
+  Deno.test(`IPv6 seeds join two subnets across a router by unicast alone, and the goodbye goes to the seed (${transport})`, async () => {
+    await using net = await twoSubnets(1, V6_ONLY);
+    const [a1] = net.a.hosts;
+    const [b1] = net.b.hosts;
+    // A discovery port each: only the seeds say which.
+    const portA = freshPort();
+    const portB = freshPort();
+    const common = { transport, family: "ipv6", multicast: false } as const;
+    await using p1 = peerOn(a1, {
+      id: "1",
+      ports: [9001],
+      discoveryPort: portA,
+      // Written as a user may: its canonical form is what the chart sees.
+      seeds: [`[${spelledOut(b1.ula!)}]:${portB}`],
+      ...common,
+    });
+    await using p3 = peerOn(b1, {
+      id: "3",
+      ports: [9003],
+      discoveryPort: portB,
+      seeds: [`[${a1.ula}]:${portA}`],
+      ...common,
+    });
+    const signal = AbortSignal.timeout(DEADLINE);
+    await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
+    assert.deepEqual(entryOf(p1, "3"), { id: "3", address: b1.ula, ports: [9003] });
+    assert.deepEqual(entryOf(p3, "1"), { id: "1", address: a1.ula, ports: [9001] });
+    const counters = await p1.close(signal);
+    assert.equal(counters.announcements, 0);
+    assert.ok(counters.seedAnnouncements > 0);
+    // Each seed was heard from at the address it was named by.
+    for (const peer of [p1, p3]) {
+      assert.deepEqual(peer.lines.filter((line) => line.type === "error"), []);
+    }
+    const removed = await p3.removes("1", signal);
+    assert.deepEqual([removed.reason, removed.address], ["goodbye", a1.ula]);
+  });
+
+  Deno.test(`a name's AAAA records join two IPv6 subnets across a router (${transport})`, async () => {
+    await using net = await twoSubnets(1, V6_ONLY);
+    const [a1] = net.a.hosts;
+    const [b1] = net.b.hosts;
+    // The name server answers over IPv6 too.
+    await using dns = await LabDns.start(net.router, { "peers.lab": [a1.ula!, b1.ula!] });
+    const discoveryPort = freshPort();
+    const seeded: Omit<PeerOptions, "id"> = {
+      transport,
+      family: "ipv6",
+      multicast: false,
+      discoveryPort,
+      seeds: ["peers.lab"],
+      nameServer: `[${dns.address}]:53`,
+    };
+    await using p1 = peerOn(a1, { id: "1", ports: [9001], ...seeded });
+    await using p3 = peerOn(b1, { id: "3", ports: [9003], ...seeded });
+    const signal = AbortSignal.timeout(DEADLINE);
+    await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
+    assert.deepEqual(entryOf(p1, "3"), { id: "3", address: b1.ula, ports: [9003] });
+    assert.deepEqual(entryOf(p3, "1"), { id: "1", address: a1.ula, ports: [9001] });
+    const counters = await p3.close(signal);
+    assert.ok(counters.seedAnnouncements > 0);
+    // Its own address among the name's was skipped.
+    assert.equal(counters.dropped.own, 0);
+    const removed = await p1.removes("3", signal);
+    assert.deepEqual([removed.reason, removed.address], ["goodbye", b1.ula]);
+  });
+
+  Deno.test(`on dual-stack hosts with IPv6 chosen, a name's AAAA records are used and its A records not (${transport})`, async () => {
+    await using net = await twoSubnets(1, { ipv6: "ula" });
+    const [a1] = net.a.hosts;
+    const [b1] = net.b.hosts;
+    await using dns = await LabDns.start(net.router, {
+      "peers.lab": [a1.ipv4!, a1.ula!, b1.ipv4!, b1.ula!],
+    });
+    const discoveryPort = freshPort();
+    const seeded: Omit<PeerOptions, "id"> = {
+      transport,
+      family: "ipv6",
+      multicast: false,
+      discoveryPort,
+      seeds: ["peers.lab"],
+      nameServer: dns.address,
+    };
+    await using p1 = peerOn(a1, { id: "1", ports: [9001], ...seeded });
+    await using p3 = peerOn(b1, { id: "3", ports: [9003], ...seeded });
+    const signal = AbortSignal.timeout(DEADLINE);
+    await Promise.all([p1.charts(["3"], signal), p3.charts(["1"], signal)]);
+    await Promise.all([dns.queried("peers.lab", a1.ipv4!), dns.queried("peers.lab", b1.ipv4!)]);
+    // Heard over IPv6 alone: one address, the unique local one.
+    assert.deepEqual(entryOf(p1, "3"), { id: "3", address: b1.ula, ports: [9003] });
+    assert.deepEqual(entryOf(p3, "1"), { id: "1", address: a1.ula, ports: [9001] });
+    const counters = await p3.close(signal);
+    assert.ok(counters.seedAnnouncements > 0);
+    const removed = await p1.removes("3", signal);
+    assert.deepEqual([removed.reason, removed.address], ["goodbye", b1.ula]);
+    // No IPv4 datagram went to a seed, and so none was ever heard.
+    assert.equal(p1.lines.some((line) => line.addresses !== undefined), false);
+    assert.equal(p3.lines.some((line) => line.addresses !== undefined), false);
+  });
+}
 
 /**
  * A receiver as a Rust peer has one: a socket on the discovery port that

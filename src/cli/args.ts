@@ -10,6 +10,7 @@ import { DEFAULT_DISCOVERY_PORT, DEFAULT_HEADER } from "../../mod.ts";
 import {
   checkMsg,
   checkNameServer,
+  checkSeedFamilies,
   checkSeeds,
   checkServicePorts,
   MAX_PORT,
@@ -542,6 +543,13 @@ function finish(
     keyFile: values["key-file"] as string | undefined,
     ...parseSeeds(values, command, announces, seedsVariable),
   };
+  if (chart.seeds) {
+    try {
+      checkSeedFamilies(chart.seeds, chart.family);
+    } catch (error) {
+      throw new UsageError(`--seed: ${(error as Error).message}`);
+    }
+  }
   const output = { watch: values.watch === true, json: values.json === true };
   const duration = values.duration === undefined
     ? undefined

@@ -123,14 +123,19 @@ export class SeedSet {
   /** How many destinations each address has, for the answer policy. */
   readonly #addresses = new Map<string, number>();
   #own: ReadonlySet<string> = new Set();
+  readonly #families: ReadonlySet<4 | 6>;
 
   /**
    * Creates an empty set.
    *
    * @param discoveryPort Our discovery port: a seed on it at our own address is skipped.
+   * @param families The address families in use: an address of another is
+   *   left out, so that a chart on IPv6 alone sends nothing over IPv4 (a
+   *   name's A records) and one on IPv4 alone nothing over IPv6.
    */
-  constructor(discoveryPort: number) {
+  constructor(discoveryPort: number, families: Iterable<4 | 6> = [4, 6]) {
     this.#discoveryPort = discoveryPort;
+    this.#families = new Set(families);
   }
 
   /** How many destinations there are, our own included. */
@@ -154,7 +159,7 @@ export class SeedSet {
     // The new list is held before the old one is let go: what stays keeps its history.
     for (const given of addresses) {
       const address = canonicalAddress(given.address);
-      if (address === undefined) continue;
+      if (address === undefined || !this.#families.has(address.includes(":") ? 6 : 4)) continue;
       const key = keyOf(address, given.port);
       if (seen.has(key)) continue;
       if (!this.#destinations.has(key) && this.#destinations.size >= MAX_SEED_ADDRESSES) {

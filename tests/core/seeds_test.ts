@@ -86,6 +86,22 @@ Deno.test("addresses are kept in their canonical form, and what is no address is
   assert.equal(seeds.has("fd00::5"), true);
 });
 
+Deno.test("an address of a family not in use is left out", () => {
+  const v4 = { address: "198.18.1.1", port: 8080 };
+  const v6 = { address: "fd00::5", port: 8080 };
+  const cases: Array<[families: Array<4 | 6>, kept: SeedAddress[]]> = [
+    [[4, 6], [v4, v6]],
+    [[4], [v4]],
+    [[6], [v6]],
+  ];
+  for (const [families, kept] of cases) {
+    const seeds = new SeedSet(8080, families);
+    assert.deepEqual(seeds.set("peers", [v4, v6], 0), { added: kept, removed: [], overflow: 0 });
+    assert.deepEqual(destinationsOf(seeds), kept, `families ${families}`);
+    assert.equal(seeds.has(v4.address), families.includes(4));
+  }
+});
+
 Deno.test("our own addresses are skipped as destinations, new or not, and never reported silent", () => {
   const seeds = new SeedSet(8080);
   seeds.setOwn(["198.18.1.1"]);
