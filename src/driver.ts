@@ -94,14 +94,15 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   private constructor(config: ChartConfig) {
     this.#config = config;
     this.discoveryPort = config.discoveryPort;
+    const { family = "both" } = config;
+    const families: Array<4 | 6> = family === "both" ? [4, 6] : family === "ipv4" ? [4] : [6];
     if (config.seeds && config.seeds.length > 0) {
-      const { family = "both" } = config;
-      const families: Array<4 | 6> = family === "both" ? [4, 6] : family === "ipv4" ? [4] : [6];
       this.#seeds = new SeedSet(config.discoveryPort, families);
     }
     this.core = new Protocol<E, Link>(
       {
         ...config,
+        families,
         seeds: this.#seeds,
         incarnation: newIncarnation(),
         random: Math.random,

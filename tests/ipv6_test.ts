@@ -1,7 +1,7 @@
 import "./_lab.ts";
 import assert from "node:assert/strict";
 import { LabNet, Peer, type PeerLine, type PeerOptions } from "./_lab.ts";
-import { freshPort } from "./_charts.ts";
+import { freshPort, until } from "./_charts.ts";
 
 /** Generous: the peers find each other within a round or two. */
 const DEADLINE = 20_000;
@@ -325,3 +325,38 @@ for (const transport of ["deno", "node"] as const) {
     }
   });
 }
+
+Deno.test("an IPv6-only chart drops and counts an IPv4 unicast to its discovery port", async () => {
+  const { ChartBuilder, maintain } = await import("../mod.ts");
+  const { encodeAnnouncement } = await import("../src/core/wire.ts");
+  const dgram = (await import("node:dgram")).default;
+  const discoveryPort = freshPort();
+  const errors: Error[] = [];
+  await using chart = await new ChartBuilder().withId(1).withServicePort(9001)
+    .withDiscoveryPort(discoveryPort).localDiscovery(true).withFamily("ipv6")
+    .withErrorHandler((error) => errors.push(error)).finish();
+  maintain(chart);
+  const socket = dgram.createSocket("udp4");
+  try {
+    const datagram = encodeAnnouncement({
+      header: chart.header,
+      id: 2n,
+      ports: [9002],
+      reply: false,
+    });
+    await new Promise<void>((resolve, reject) =>
+      socket.send(
+        datagram,
+        discoveryPort,
+        "127.0.0.1",
+        (error) => error ? reject(error) : resolve(),
+      )
+    );
+    await until(() => chart.counters.received > 0, AbortSignal.timeout(10_000));
+  } finally {
+    socket.close();
+  }
+  assert.equal(chart.counters.received, 1);
+  assert.equal(chart.counters.dropped.family, 1);
+  assert.equal(chart.size, 1);
+});

@@ -15,7 +15,8 @@ export type DropCounter =
   | "idle"
   | "stale"
   | "full"
-  | "bare-goodbye";
+  | "bare-goodbye"
+  | "family";
 
 /** What a chart has received, sent and dropped since it was built. */
 export interface Counters {
@@ -31,7 +32,8 @@ export interface Counters {
    * goodbye, a kept one whose time-to-live ran out); with keys, `unsigned`,
    * `unknown-key` and `bad-signature`; `full` newcomers turned away by a
    * full chart; `bare-goodbye` goodbyes that name no incarnation, which
-   * could be no instance's own.
+   * could be no instance's own; `family` datagrams from an address family
+   * the chart does not use (`withFamily`).
    */
   dropped: Record<DropCounter, number>;
   /** Multicast announcements sent (one per interface and round). */
@@ -99,6 +101,7 @@ export function newCounters(): Counters {
     stale: 0,
     full: 0,
     "bare-goodbye": 0,
+    family: 0,
     unsigned: 0,
     "unknown-key": 0,
     "bad-signature": 0,

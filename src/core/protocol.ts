@@ -121,6 +121,11 @@ export interface ProtocolConfig {
    */
   credit?: SourceCredit;
   /**
+   * The address families in use; a datagram from another (the discovery
+   * socket listens on both) is dropped. Both when absent.
+   */
+  families?: readonly (4 | 6)[];
+  /**
    * The addresses our seeds resolve to, kept up to date by the shell: our
    * announcements and goodbye go to each by unicast, and they are answered
    * and probed even off the link.
@@ -257,6 +262,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   /** The same limits for probes, apart: a chart's probes do not crowd out its answers to others'. */
   readonly #probeLimiter: ReplyLimiter;
   readonly #credit: SourceCredit;
+  /** The family of addresses whose datagrams are dropped: 0 for none. */
+  readonly #foreignFamily: 0 | 4 | 6;
   readonly #peers: PeerTable<E>;
   readonly #tombstones = new Tombstones();
   readonly #rivals = new Rivals();
@@ -339,6 +346,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     this.#limiter = new ReplyLimiter(config.limits?.replies ?? {}, now);
     this.#probeLimiter = new ReplyLimiter(config.limits?.replies ?? {}, now);
     this.#credit = config.credit ?? new SourceCredit();
+    const families = config.families ?? [4, 6];
+    this.#foreignFamily = families.includes(4) ? families.includes(6) ? 0 : 6 : 4;
     const maxEntries = config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#peers = new PeerTable(maxEntries);
     this.#idle = new IdleBuffer(maxEntries);
@@ -636,6 +645,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   handle(now: number, arrival: Arrival): void {
     const counters = this.#counters;
     counters.received++;
+    if (this.#foreignFamily !== 0 && familyOf(arrival.address) === this.#foreignFamily) {
+      // The discovery socket hears both families; this chart uses one.
+      counters.dropped.family++;
+      return;
+    }
     // Whatever becomes of it, its bytes pay for what may be sent back.
     this.#credit.earn(arrival, now);
     const { handedOverAt } = arrival;
@@ -1228,4 +1242,9 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       signerId: this.#keyring?.signerId,
     };
   }
+}
+
+/** The family of an address as text: 6 when it has a colon. */
+function familyOf(address: string): 4 | 6 {
+  return address.includes(":") ? 6 : 4;
 }

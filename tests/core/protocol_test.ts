@@ -850,6 +850,24 @@ Deno.test("a dual-stack peer is one entry: its IPv4 address, and both in address
   assert.deepEqual([probe.to, probe.port], ["198.18.0.2", 40_004]);
 });
 
+Deno.test("a chart of one family drops and counts what the other family sends it", () => {
+  const v6only = Simulated.maintaining({ families: [6] });
+  v6only.hear(0, from(2n, { seq: 1 }));
+  v6only.hear(1, from(3n, { seq: 1 }), { address: "fd00::3" });
+  assert.deepEqual(v6only.core.entries().map((entry) => entry.id), [3n]);
+  assert.equal(v6only.core.counters.dropped.family, 1);
+  const v4only = Simulated.maintaining({ families: [4] });
+  v4only.hear(0, from(2n, { seq: 1 }));
+  v4only.hear(1, from(3n, { seq: 1 }), { address: "fd00::3" });
+  assert.deepEqual(v4only.core.entries().map((entry) => entry.id), [2n]);
+  assert.equal(v4only.core.counters.dropped.family, 1);
+  const both = Simulated.maintaining({ families: [4, 6] });
+  both.hear(0, from(2n, { seq: 1 }));
+  both.hear(1, from(3n, { seq: 1 }), { address: "fd00::3" });
+  assert.equal(both.core.entries().length, 2);
+  assert.equal(both.core.counters.dropped.family, 0);
+});
+
 Deno.test("a datagram older than the last adds no address, though it refreshes a known one", () => {
   const chart = Simulated.maintaining();
   chart.hear(0, from(2n, { seq: 5 }));
