@@ -1,4 +1,4 @@
-import { LabDns, LabNet, Peer } from "./_lab.ts";
+import { LabDns, type LabHost, LabNet, Peer } from "./_lab.ts";
 import assert from "node:assert/strict";
 import { Lines } from "./_lines.ts";
 import { requireTool } from "./_tools.ts";
@@ -14,6 +14,37 @@ const DEADLINE = 30_000;
  * goodbye) when its standard input ends. A third argument is a seed, and a
  * fourth the name server that resolves it.
  */
+/**
+ * Runs the npm build's peer.mjs with Node.js or Bun on a lab host, its
+ * output read line by line; `close` kills it if it still runs and waits.
+ */
+function runPeer(runtime: string, host: LabHost, dir: string, args: string[]) {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", host.name, runtime, `${dir}/peer.mjs`, ...args],
+    cwd: dir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Lines("node's stdout", child.stdout);
+  const stderr = new Lines("node's stderr", child.stderr);
+  return {
+    stdin: child.stdin,
+    status: child.status,
+    stdout,
+    stderr,
+    async close(): Promise<void> {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It has exited.
+      }
+      await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+    },
+  };
+}
+
 const NODE_PEER = `
 import { ChartBuilder, maintain } from "@x/instance-chart";
 
@@ -68,15 +99,8 @@ for (const runtime of ["node", "bun"] as const) {
     const [denoHost, nodeHost] = lab.hosts;
     const signal = AbortSignal.timeout(DEADLINE);
     await using deno = new Peer({ id: "1", ports: [9001], localDiscovery: false }, denoHost);
-    const node = new Deno.Command("ip", {
-      args: ["netns", "exec", nodeHost.name, runtime, `${dir}/peer.mjs`, "2", "9002"],
-      cwd: dir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdout = new Lines("node's stdout", node.stdout);
-    const stderr = new Lines("node's stderr", node.stderr);
+    const node = runPeer(runtime, nodeHost, dir, ["2", "9002"]);
+    const { stdout, stderr } = node;
     try {
       const ready = JSON.parse(
         await stdout.line("ready", (line) => line.includes('"ready"'), signal),
@@ -103,13 +127,7 @@ for (const runtime of ["node", "bun"] as const) {
       assert.equal((await deno.removes("2", signal)).reason, "goodbye");
       assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
     } finally {
-      try {
-        node.kill("SIGKILL");
-      } catch {
-        // It has exited.
-      }
-      await node.status;
-      await Promise.all([stdout.done, stderr.done]);
+      await node.close();
       await Deno.remove(dir, { recursive: true });
     }
   });
@@ -138,25 +156,8 @@ Deno.test("a Node.js process resolves a seed name with node:dns and joins a Deno
     },
     denoHost,
   );
-  const node = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      nodeHost.name,
-      "node",
-      `${dir}/peer.mjs`,
-      "2",
-      "9002",
-      "peers.lab",
-      dns.address,
-    ],
-    cwd: dir,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = new Lines("node's stdout", node.stdout);
-  const stderr = new Lines("node's stderr", node.stderr);
+  const node = runPeer("node", nodeHost, dir, ["2", "9002", "peers.lab", dns.address]);
+  const { stdout, stderr } = node;
   try {
     const found = await stdout.line(
       "the Deno instance",
@@ -178,13 +179,7 @@ Deno.test("a Node.js process resolves a seed name with node:dns and joins a Deno
     assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
     assert.deepEqual(stdout.lines.filter((line) => line.includes('"error"')), []);
   } finally {
-    try {
-      node.kill("SIGKILL");
-    } catch {
-      // It has exited.
-    }
-    await node.status;
-    await Promise.all([stdout.done, stderr.done]);
+    await node.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -200,25 +195,8 @@ Deno.test("a Node.js chart resolves its seeds again at once, not at the records'
   const [denoHost] = b.hosts;
   // A one-minute TTL: Node.js's resolver reports it, and the chart would wait that long.
   await using dns = await LabDns.start(router, { "peers.lab": [nodeHost.address] }, {}, 60);
-  const node = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      nodeHost.name,
-      "node",
-      `${dir}/peer.mjs`,
-      "2",
-      "9002",
-      "peers.lab",
-      dns.address,
-    ],
-    cwd: dir,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = new Lines("node's stdout", node.stdout);
-  const stderr = new Lines("node's stderr", node.stderr);
+  const node = runPeer("node", nodeHost, dir, ["2", "9002", "peers.lab", dns.address]);
+  const { stdout, stderr } = node;
   // Well within the TTL, and beyond the 5 s between two resolutions at most.
   const signal = AbortSignal.timeout(40_000);
   try {
@@ -239,13 +217,7 @@ Deno.test("a Node.js chart resolves its seeds again at once, not at the records'
     await node.stdin.close();
     assert.equal((await node.status).code, 0, stderr.lines.join("\n"));
   } finally {
-    try {
-      node.kill("SIGKILL");
-    } catch {
-      // It has exited.
-    }
-    await node.status;
-    await Promise.all([stdout.done, stderr.done]);
+    await node.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
