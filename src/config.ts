@@ -9,7 +9,7 @@
 import { JITTER, type Rampdown, validateRampdown } from "./core/interval.ts";
 import { MAX_TTL } from "./core/schedule.ts";
 import { encodeMsg, MAX_PAYLOAD_SIZE } from "./core/wire.ts";
-import { parseSeed } from "./core/address.ts";
+import { familyOf, parseSeed } from "./core/address.ts";
 import { MAX_SEEDS } from "./core/seeds.ts";
 import type { NameServer, Seed } from "./io/seeds.ts";
 import type { AddressFamily } from "./io/interfaces.ts";
@@ -232,7 +232,7 @@ export function checkNameServer(text: string): NameServer {
  */
 export function checkSeedFamilies(seeds: readonly Seed[], family: AddressFamily): void {
   const unused = family === "ipv4" ? 6 : family === "ipv6" ? 4 : undefined;
-  const stray = seeds.find((seed) => !seed.isName && (seed.host.includes(":") ? 6 : 4) === unused);
+  const stray = seeds.find((seed) => !seed.isName && familyOf(seed.host) === unused);
   if (stray) {
     throw new TypeError(
       `Cannot use seed ${stray.host} with family ${family}: it is an IPv${unused} address`,

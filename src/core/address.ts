@@ -303,6 +303,17 @@ export function formatHostPort(host: string, port: number): string {
 }
 
 /**
+ * The family of an address as text, valid or not: 6 when it has a colon,
+ * as every IPv6 address has and no IPv4 address has.
+ *
+ * @param address The address.
+ * @returns 4 or 6.
+ */
+export function familyOf(address: string): 4 | 6 {
+  return address.includes(":") ? 6 : 4;
+}
+
+/**
  * A datagram's source as a socket reports it, as a chart keys it: an
  * IPv4-mapped IPv6 address (`::ffff:198.18.0.1`, from a dual-stack socket)
  * as IPv4, IPv6 in canonical form without its zone.

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { familyOf } from "./address.ts";
 import { answersBare, answersByRound, asksUs, mayAnswer, wantsAnswer } from "./answers.ts";
 import { copyCounters, type Counters, newCounters } from "./counters.ts";
 import { SourceCredit } from "./credit.ts";
@@ -1242,9 +1243,4 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       signerId: this.#keyring?.signerId,
     };
   }
-}
-
-/** The family of an address as text: 6 when it has a colon. */
-function familyOf(address: string): 4 | 6 {
-  return address.includes(":") ? 6 : 4;
 }

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { canonicalAddress } from "./address.ts";
+import { canonicalAddress, familyOf } from "./address.ts";
 
 /** Where a seed's datagrams go: an address (canonical) and a port. */
 export interface SeedAddress {
@@ -159,7 +159,7 @@ export class SeedSet {
     // The new list is held before the old one is let go: what stays keeps its history.
     for (const given of addresses) {
       const address = canonicalAddress(given.address);
-      if (address === undefined || !this.#families.has(address.includes(":") ? 6 : 4)) continue;
+      if (address === undefined || !this.#families.has(familyOf(address))) continue;
       const key = keyOf(address, given.port);
       if (seen.has(key)) continue;
       if (!this.#destinations.has(key) && this.#destinations.size >= MAX_SEED_ADDRESSES) {

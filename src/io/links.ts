@@ -25,7 +25,7 @@ import {
 } from "./process_bus.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP, MULTICAST_GROUP_V6 } from "../core/wire.ts";
-import { isLinkLocal } from "../core/address.ts";
+import { familyOf, isLinkLocal } from "../core/address.ts";
 
 /** One interface in use, for one address family. */
 export interface Link {
@@ -246,9 +246,7 @@ export class Links {
     }
     const sent = link
       ? link.unicastSocket.send(data, hostname, port)
-      : this.#routedSocket(hostname.includes(":") ? 6 : 4).then((socket) =>
-        socket?.send(data, hostname, port)
-      );
+      : this.#routedSocket(familyOf(hostname)).then((socket) => socket?.send(data, hostname, port));
     this.#unicasts++;
     processUnicasts++;
     return sent.finally(() => {
