@@ -261,6 +261,14 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   }
 
   /**
+   * @param address An address.
+   * @returns Whether it is this host's.
+   */
+  isHostAddress(address: string): boolean {
+    return this.#links?.isHostAddress(address) ?? false;
+  }
+
+  /**
    * @param data The datagram.
    * @param address Where to.
    * @param port The port there.

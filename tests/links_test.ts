@@ -51,13 +51,15 @@ class StuckTransport implements Transport {
   }
 
   /**
-   * Delivers datagrams of nothing a chart reads (a header no chart uses)
-   * from the addresses newcomers come from: what the charts of a process may
-   * send an address is paid for by what came from it, and this pays for
-   * every chart's answer to every newcomer.
+   * Delivers datagrams that start with the charts' header and read as
+   * nothing (their extension is junk) from the addresses newcomers come
+   * from: what the charts of a process may send an address is paid for by
+   * what came from it, and this pays for every chart's answer to every
+   * newcomer.
    */
   credit(bytes: number): void {
-    const junk = new Uint8Array(1_000);
+    const junk = new Uint8Array(1_000).fill(0xff);
+    new DataView(junk.buffer).setBigUint64(0, DEFAULT_HEADER, true);
     for (let sent = 0; sent < bytes; sent += junk.length) {
       for (let i = 0; i < 200; i++) this.opened[0].onDatagram(junk, `127.0.0.${2 + i}`, 5555);
     }

@@ -98,3 +98,45 @@ Deno.test("a newcomer on another host holds all 20 charts of a process before th
   assert.equal(counters.replies, 1);
   assert.equal(counters.multicastAnswers, 19);
 });
+
+Deno.test("a newcomer on another host holds 20 charts in 10 processes before their next round", async () => {
+  await using lab = await LabNet.create(2);
+  const [serviceHost, newcomerHost] = lab.hosts;
+  // As above, but each process earns a tenth of the newcomer's first datagram (the host's
+  // charts share what one source may be sent): rounds brought forward bring in most of them,
+  // those that brought one forward within the last second (finding each other) once it is over.
+  const rampdown = { min: 10_000, max: 10_000, rampdown: 0 };
+  const services = await Promise.all(
+    Array.from(
+      { length: 10 },
+      (_, p) => processOfCharts(serviceHost, 2, { rampdown, firstId: 2 * p + 1, expect: 20 }),
+    ),
+  );
+  const nextRound = Math.min(...services.map((service) => service.readyAt)) + 9_000;
+  const ids = Array.from({ length: 20 }, (_, i) => `${i + 1}`);
+  const newcomer = new Peer(
+    { id: "100", ports: [9100], localDiscovery: false, rampdown },
+    newcomerHost,
+  );
+  try {
+    await newcomer.charts(ids, AbortSignal.timeout(DEADLINE));
+    const added = newcomer.lines.filter((line) => line.type === "added");
+    const last = Math.max(...added.map((line) => line.at!));
+    const ready = newcomer.lines.find((line) => line.type === "ready");
+    console.log(
+      `20 charts in 10 processes held ${
+        (last - ready!.at!).toFixed(1)
+      } ms after the newcomer maintained`,
+    );
+    assert.ok(
+      last < nextRound,
+      `all held ${(last - nextRound).toFixed(0)} ms after their next round`,
+    );
+    for (const id of ids) assert.equal(newcomer.charted.get(id)?.address, serviceHost.address);
+  } finally {
+    await newcomer[Symbol.asyncDispose]();
+  }
+  const counters = await Promise.all(services.map((service) => service.stop()));
+  const pulled = counters.reduce((sum, c) => sum + (c.multicastAnswers ?? 0), 0);
+  assert.ok(pulled >= 10, `${pulled} rounds brought forward`);
+});

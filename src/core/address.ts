@@ -164,6 +164,29 @@ export function isLinkLocal(text: string): boolean {
 }
 
 /**
+ * An address without its zone, if it has one: `fe80::1%eth0` is `fe80::1`.
+ *
+ * @param text The address.
+ * @returns The address before its `%`.
+ */
+export function withoutZone(text: string): string {
+  const cut = text.indexOf("%");
+  return cut === -1 ? text : text.slice(0, cut);
+}
+
+/**
+ * Whether an address is a loopback one: `127.0.0.0/8`, or `::1`.
+ *
+ * @param text The address.
+ * @returns `true` for a loopback address.
+ */
+export function isLoopback(text: string): boolean {
+  if (!text.includes(":")) return text.startsWith("127.") && readIPv4(text) !== undefined;
+  const address = parseAddress(text);
+  return address !== undefined && address.bytes.every((byte, i) => byte === (i === 15 ? 1 : 0));
+}
+
+/**
  * The length of a netmask's prefix: `255.255.255.0` is 24, and
  * `ffff:ffff:ffff:ffff::` is 64. A CIDR length (`24`, `/64`) is taken as it is.
  *

@@ -89,22 +89,24 @@ export function mayAnswer(answerSize: number, askedSize: number, onSubnet: boole
 export const MULTICAST_ANSWER_GAP = 1_000;
 
 /**
- * Whether a newcomer whose unicast answer was held back (by a rate limit, its
- * source's credit or its size) gets the chart's next round now: only on a
+ * When a newcomer whose unicast answer was held back (by a rate limit, its
+ * source's credit or its size) gets the chart's next round: only on a
  * connected subnet, where the group reaches it, and at most once every
- * {@linkcode MULTICAST_ANSWER_GAP}. A round due now goes anyway.
+ * {@linkcode MULTICAST_ANSWER_GAP}: now, or once the gap since the last
+ * round brought forward is over. A round due by then goes anyway.
  *
  * @param onSubnet Whether the newcomer's source is on a directly connected subnet.
  * @param lastPulled When the chart last brought a round forward.
  * @param nextRound When its next round is due.
  * @param now The time.
- * @returns `true` when the next round goes now.
+ * @returns When the round goes, or Infinity when the next one in turn answers it.
  */
-export function answersByRound(
+export function owedRoundAt(
   onSubnet: boolean,
   lastPulled: number,
   nextRound: number,
   now: number,
-): boolean {
-  return onSubnet && nextRound > now && now - lastPulled >= MULTICAST_ANSWER_GAP;
+): number {
+  const at = Math.max(now, lastPulled + MULTICAST_ANSWER_GAP);
+  return onSubnet && at < nextRound ? at : Infinity;
 }

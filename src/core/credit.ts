@@ -8,7 +8,9 @@
  * is capped, and lapses when its source is silent for an hour, the longest
  * time-to-live, so that what a departed peer sent long ago pays for nothing.
  * The charts of a process share one, which the shell owns: then they send
- * an address no more in all than the process received from it.
+ * an address no more in all than the process received from it. Each chart
+ * earns only its share of a datagram, so that the charts of other processes
+ * on the host, which receive it too, leave the host's answers within it.
  *
  * @module
  */
@@ -45,6 +47,8 @@ export class SourceCredit {
    * handle the same datagram, one after the other, and it counts once.
    */
   #last: Received | undefined;
+  /** The part of the last datagram's bytes earned so far, at most 1. */
+  #lastShare = 0;
 
   /**
    * Creates a credit with no source in it.
@@ -60,16 +64,25 @@ export class SourceCredit {
   }
 
   /**
-   * Counts a datagram received: its size is credited to its source, up to
-   * the cap. The same datagram again (handed to another chart sharing this
-   * credit) counts nothing.
+   * Counts a datagram received: a share of its size is credited to its
+   * source, up to the cap. The same datagram again (handed to another chart
+   * sharing this credit) adds its own share, and all of them together no
+   * more than the datagram's size.
    *
    * @param datagram The datagram.
    * @param now The time, in ms of a monotonic clock.
+   * @param share The part of its bytes to earn, from 0 to 1.
    */
-  earn(datagram: Received, now: number): void {
-    if (datagram === this.#last) return;
-    this.#last = datagram;
+  earn(datagram: Received, now: number, share = 1): void {
+    if (datagram === this.#last) {
+      share = Math.min(share, 1 - this.#lastShare);
+    } else {
+      this.#last = datagram;
+      this.#lastShare = 0;
+      share = Math.min(share, 1);
+    }
+    if (!(share > 0)) return;
+    this.#lastShare += share;
     const source = datagram.address;
     const accounts = this.#accounts;
     let account = accounts.get(source);
@@ -82,7 +95,7 @@ export class SourceCredit {
       if (accounts.size >= this.#maxSources) accounts.delete(accounts.keys().next().value!);
       account = { bytes: 0, heardAt: now };
     }
-    account.bytes = Math.min(CREDIT_CAP, account.bytes + datagram.data.length);
+    account.bytes = Math.min(CREDIT_CAP, account.bytes + datagram.data.length * share);
     accounts.set(source, account);
   }
 

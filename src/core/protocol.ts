@@ -14,7 +14,7 @@
  */
 
 import { familyOf } from "./address.ts";
-import { answersBare, answersByRound, asksUs, mayAnswer, wantsAnswer } from "./answers.ts";
+import { answersBare, asksUs, mayAnswer, owedRoundAt, wantsAnswer } from "./answers.ts";
 import { copyCounters, type Counters, newCounters } from "./counters.ts";
 import { SourceCredit } from "./credit.ts";
 import type { Entry, RemoveReason } from "./entry.ts";
@@ -165,6 +165,11 @@ export interface Outbox<E extends Entry, L> {
   multicast(data: Uint8Array, link: L): void;
   /** Whether an address is on a directly connected subnet, so an answer can reach it. */
   onSubnet(address: string): boolean;
+  /**
+   * Whether an address is one of this host's own (loopback included): what
+   * is sent there never leaves the host.
+   */
+  isHostAddress(address: string): boolean;
   /** Sends a datagram to an address; `false` when no link reaches it. */
   unicast(data: Uint8Array, address: string, port: number): boolean;
   /** A new instance was charted. */
@@ -266,6 +271,13 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   /** The family of addresses whose datagrams are dropped: 0 for none. */
   readonly #foreignFamily: 0 | 4 | 6;
   readonly #peers: PeerTable<E>;
+  /**
+   * The charted instances on this host (charted at one of its addresses):
+   * with this chart, those of the host that answer what we answer.
+   */
+  readonly #hostPeers = new Set<bigint>();
+  /** Our header as it starts a datagram: those that start otherwise we never answer. */
+  readonly #headerBytes: Uint8Array;
   readonly #tombstones = new Tombstones();
   readonly #rivals = new Rivals();
   readonly #idle: IdleBuffer;
@@ -292,6 +304,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   #lastAnnounced = -Infinity;
   /** When a round was last brought forward to answer a newcomer by multicast. */
   #lastPulled = -Infinity;
+  /**
+   * When a round is owed to newcomers whose answers were held back within a
+   * second of the last one brought forward; Infinity when none is.
+   */
+  #pullAt = Infinity;
   /**
    * Quiet peers the credit does not let us probe, as the last sweep found
    * them, those named least first: our next round asks them to answer.
@@ -352,6 +369,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     const maxEntries = config.limits?.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#peers = new PeerTable(maxEntries);
     this.#idle = new IdleBuffer(maxEntries);
+    this.#headerBytes = new Uint8Array(8);
+    new DataView(this.#headerBytes.buffer).setBigUint64(0, config.header, true);
   }
 
   /** The number of charted instances, this one included. */
@@ -442,7 +461,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   deadline(): number {
     if (this.#closed) return Infinity;
     if (this.#mode !== "maintain") return this.#sweepAt;
-    return Math.min(this.#sweepAt, this.#nextRound());
+    return Math.min(this.#sweepAt, this.#nextRound(), this.#pullAt);
   }
 
   /**
@@ -459,10 +478,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     }
     // Instances heard since the round was planned widen the spacing: when a
     // crowd starts together, its second round does not come at once.
-    if (this.#mode === "maintain" && now >= this.#nextRound()) {
+    if (this.#mode !== "maintain") return;
+    if (now >= this.#nextRound()) {
       this.#firstRound = false;
       this.#round(now);
-    }
+    } else if (now >= this.#pullAt) this.#pullRound(now);
   }
 
   /**
@@ -652,7 +672,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       return;
     }
     // Whatever becomes of it, its bytes pay for what may be sent back.
-    this.#credit.earn(arrival, now);
+    this.#credit.earn(arrival, now, this.#shareOf(arrival));
     const { handedOverAt } = arrival;
     if (!this.#mode || this.#closed) {
       // Handed over in the process: the charts that sent it hand it again when this one starts.
@@ -673,6 +693,31 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       handedOverAt === undefined,
       arrival,
     );
+  }
+
+  /**
+   * The part of a datagram's bytes this chart earns for its source. Every
+   * chart on this host that reads the datagram's header receives it, in this
+   * process and in others, and may answer it: each earns one over the charts
+   * of that header it knows on the host, so that the host sends the source no
+   * more than it received. A datagram from the host itself is not forged
+   * from afar (the kernel drops one that claims a host address from
+   * outside), and what answers it stays on the host: it is earned whole.
+   */
+  #shareOf(arrival: Arrival): number {
+    const { data } = arrival;
+    const header = this.#headerBytes;
+    if (data.length < 8) return 0;
+    for (let i = 0; i < 8; i++) if (data[i] !== header[i]) return 0;
+    const others = this.#hostPeers.size;
+    if (others === 0 || this.#out.isHostAddress(arrival.address)) return 1;
+    return 1 / (others + 1);
+  }
+
+  /** Notes whether an instance is charted at an address of this host. */
+  #noteHost(id: bigint, address: string): void {
+    if (this.#out.isHostAddress(address)) this.#hostPeers.add(id);
+    else this.#hostPeers.delete(id);
   }
 
   /** Verifies, decodes and charts a datagram received while discovery runs. */
@@ -825,6 +870,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         return;
       }
       counters.evicted++;
+      this.#hostPeers.delete(evicted.entry.id);
       this.#out.removed(evicted.entry, "evicted", evicted.heardAt);
     }
     // Answer before telling subscribers, so that a caller that closes the
@@ -833,8 +879,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     // A newcomer whose answer could not go (the charts of a process share one
     // credit, which its first datagram may not cover for all of them) hears
     // our next round now, as a lost answer would be made up for by the next
-    // round; failing that, it is answered at its next datagram, unless that
-    // one says it heard us since.
+    // round, or once a second since the last one brought forward is over;
+    // and is answered at its next datagram, unless that one says it heard us.
     let owed = false;
     const asked = asksUs(announcement, this.id);
     if (
@@ -850,14 +896,21 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       )
     ) {
       owed = !this.#answer(announcement, facts) && !asked;
-      if (
-        owed &&
-        answersByRound(this.#out.onSubnet(address), this.#lastPulled, this.#nextRound(), now)
-      ) {
-        this.#lastPulled = now;
-        this.#counters.multicastAnswers++;
-        this.#round(now);
-        owed = false;
+      if (owed) {
+        const roundAt = owedRoundAt(
+          this.#out.onSubnet(address),
+          this.#lastPulled,
+          this.#nextRound(),
+          now,
+        );
+        if (roundAt === now) {
+          this.#pullRound(now);
+          owed = false;
+        } else if (roundAt < this.#pullAt) {
+          // It hears that round, or is answered at its next datagram if that comes first.
+          this.#pullAt = roundAt;
+          this.#replans++;
+        }
       }
     }
 
@@ -910,6 +963,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     peer.port = chartedAt.port;
     if (superseded) peer.superseded = superseded;
     if (isNew) this.#peers.add(id, peer);
+    if (entry !== previous) this.#noteHost(id, charted);
     this.#scheduleSweep(now, peer);
     if (isNew) {
       this.#out.added(entry);
@@ -1018,6 +1072,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
 
   #remove(id: bigint, peer: Peer<E>, reason: RemoveReason): void {
     this.#peers.delete(id);
+    this.#hostPeers.delete(id);
     // The table's list of newcomers may hold it a while yet: not its addresses.
     peer.paths = [];
     this.#out.removed(peer.entry, reason, peer.heardAt);
@@ -1127,11 +1182,20 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     return this.#roundAt;
   }
 
+  /** Brings the next round forward, to newcomers whose answers were held back. */
+  #pullRound(now: number): void {
+    this.#lastPulled = now;
+    this.#counters.multicastAnswers++;
+    this.#round(now);
+  }
+
   /**
    * Announces on every link and to every seed, asking the quiet peers the
    * credit did not let us probe to answer, and draws the next round's jitter.
    */
   #round(now: number): void {
+    // Whoever was owed a round brought forward hears this one.
+    this.#pullAt = Infinity;
     this.#announced = true;
     this.#announceAll(now, this.#asking(now));
     this.#jitter = this.#random();

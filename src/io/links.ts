@@ -25,7 +25,7 @@ import {
 } from "./process_bus.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP, MULTICAST_GROUP_V6 } from "../core/wire.ts";
-import { familyOf, isLinkLocal } from "../core/address.ts";
+import { familyOf, isLinkLocal, isLoopback, withoutZone } from "../core/address.ts";
 
 /** One interface in use, for one address family. */
 export interface Link {
@@ -199,6 +199,22 @@ export class Links {
       if ((link.name === "*" && !address.includes(":")) || onSubnet(address, link)) return link;
     }
     return undefined;
+  }
+
+  /**
+   * Returns whether an address is one of this host's: a loopback address, or
+   * the address of a link in use.
+   *
+   * @param address An address of either family, with or without a zone.
+   * @returns `true` when what is sent there stays on the host.
+   */
+  isHostAddress(address: string): boolean {
+    if (isLoopback(address)) return true;
+    const bare = withoutZone(address);
+    for (const link of this.#links.values()) {
+      if (withoutZone(link.address) === bare) return true;
+    }
+    return false;
   }
 
   /**

@@ -49,6 +49,22 @@ Deno.test("one datagram handed to every chart that shares a credit counts once",
   assert.equal(credit.covers("198.18.0.9", 36, 1), true);
 });
 
+Deno.test("charts that share a credit each earn their share of a datagram, together no more than it", () => {
+  const credit = new SourceCredit();
+  const shared = datagram(100);
+  // Three charts that each know of 4 on the host (5 with itself), and one of another header.
+  credit.earn(shared, 0, 0);
+  for (let chart = 0; chart < 3; chart++) credit.earn(shared, 0, 1 / 5);
+  assert.equal(credit.covers("198.18.0.9", 60, 0), true);
+  assert.equal(credit.covers("198.18.0.9", 61, 0), false);
+  // Shares that add up past the whole earn the whole.
+  const again = datagram(100);
+  credit.earn(again, 1, 0.75);
+  credit.earn(again, 1, 0.75);
+  assert.equal(credit.covers("198.18.0.9", 160, 1), true);
+  assert.equal(credit.covers("198.18.0.9", 161, 1), false);
+});
+
 Deno.test("past its bound the credit drops the source heard least recently", () => {
   const credit = new SourceCredit(3);
   credit.earn(datagram(10, "198.18.0.1"), 0);

@@ -35,6 +35,9 @@ class Tally implements Outbox<Entry, string> {
   onSubnet(): boolean {
     return true;
   }
+  isHostAddress(): boolean {
+    return false;
+  }
   unicast(): boolean {
     return true;
   }

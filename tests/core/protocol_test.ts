@@ -53,6 +53,7 @@ class Simulated implements Outbox<Entry, string> {
   readonly events: Reported[] = [];
   linkNames = ["lan"];
   onSubnet: (address: string) => boolean = () => true;
+  isHostAddress: (address: string) => boolean = () => false;
 
   constructor(config: Partial<ProtocolConfig> = {}) {
     this.core = new Protocol(
@@ -1259,6 +1260,69 @@ Deno.test("charts that share a credit send a source no more in all than they rec
   }
 });
 
+Deno.test("processes on one host that know each other's charts send a source no more in all than it sent", () => {
+  const host = "198.18.0.1";
+  const victim = { address: "198.18.0.66", port: 5555 };
+  const cases: Array<[what: string, known: boolean, most: number]> = [
+    // Each chart earns one twentieth of what it hears: the host, the whole of it.
+    ["the host's charts charted", true, 1],
+    // Knowing none of the others, each process earns it all, and spends it.
+    ["none charted", false, 4],
+  ];
+  for (const [what, known, most] of cases) {
+    // 4 processes of 5 charts, ids 1 to 20, each process with its own credit.
+    const processes = Array.from({ length: 4 }, (_, p) => {
+      const credit = new SourceCredit();
+      return Array.from({ length: 5 }, (_, i) => {
+        const chart = Simulated.maintaining({ id: BigInt(5 * p + i + 1), credit });
+        chart.isHostAddress = (address) => address === host;
+        return chart;
+      });
+    });
+    const charts = processes.flat();
+    if (known) {
+      for (const chart of charts) {
+        for (let id = 1n; id <= 20n; id++) {
+          if (id !== chart.core.id) chart.hear(100, from(id), { address: host });
+        }
+      }
+    }
+    let received = 0;
+    for (let i = 0; i < 200; i++) {
+      const at = 200 + 10 * i;
+      const data = rust(BigInt(1000 + i));
+      received += data.length;
+      // Every process receives the datagram, and hands it to each of its charts.
+      for (const process of processes) {
+        const arrival = { ...victim, data, handedOverAt: undefined, reading: undefined };
+        for (const chart of process) {
+          chart.runUntil(at);
+          chart.core.handle(at, arrival);
+        }
+      }
+    }
+    for (const chart of charts) chart.runUntil(2200 + TTL);
+    const sent = charts.reduce((sum, chart) => sum + bytesTo(chart, victim.address), 0);
+    assert.ok(sent <= most * received, `${what}: ${sent} bytes back for ${received}`);
+    assert.ok(sent > (most - 1) * received, `${what}: ${sent} bytes back for ${received}`);
+  }
+});
+
+Deno.test("a datagram from the host's own address is earned whole by each process", () => {
+  const host = "198.18.0.1";
+  const chart = Simulated.maintaining({ id: 1n });
+  chart.isHostAddress = (address) => address === host;
+  for (let id = 2n; id <= 20n; id++) chart.hear(100, from(id), { address: host });
+  // A newcomer on the host: its first datagram pays for its answer here, as on its own.
+  chart.hear(1_500, rust(77n), { address: host, port: 4000 });
+  // A bare newcomer gets a bare answer.
+  const at = (time: number) => chart.unicasts.filter((sent) => sent.at === time);
+  assert.deepEqual(at(1_500).map(({ to }) => to), [host], "answered at once");
+  // The same from another host of the subnet pays for a twentieth of it.
+  chart.hear(1_600, rust(78n), { address: "198.18.0.78" });
+  assert.deepEqual(at(1_600), [], "not answered from the credit");
+});
+
 /** Charts that share a credit, as the shell's process does, all in their steady schedule. */
 class Process {
   readonly credit = new SourceCredit();
@@ -1336,6 +1400,21 @@ Deno.test("a newcomer within a second of a round brought forward is answered as 
   assert.deepEqual(process.answered(), [2, 1, 1], "all answered: nothing more is owed");
   process.runUntil(21_200);
   assert.deepEqual(process.rounds(20_351), [[], [], []], "no round came forward again");
+});
+
+Deno.test("a newcomer heard once within a second of a round brought forward hears one when the second is over", () => {
+  // A round every 10 s: the next in turn is far off.
+  const process = new Process(3, { rampdown: { min: 10_000, max: 10_000, rampdown: 0 } });
+  process.runUntil(20_300);
+  process.hear(20_350, from(9n, { listening: 0 }));
+  assert.deepEqual(process.rounds(20_300), [[], [20_350], [20_350]]);
+  // Another newcomer, heard once only: one chart answers, the others owe it a round.
+  process.hear(20_500, from(8n, { listening: 0 }), "198.18.0.8");
+  assert.deepEqual(process.answered(), [2, 0, 0]);
+  process.runUntil(25_000);
+  assert.deepEqual(process.rounds(20_351), [[], [21_350], [21_350]]);
+  const counters = process.charts.map((chart) => chart.core.counters.multicastAnswers);
+  assert.deepEqual(counters, [0, 2, 2]);
 });
 
 Deno.test("forged newcomers bring a chart's rounds forward at most once a second", () => {

@@ -210,6 +210,14 @@ export class SimInstance implements Outbox<PortEntry, Attachment> {
   }
 
   /**
+   * @param address An address.
+   * @returns Whether it is one of its host's.
+   */
+  isHostAddress(address: string): boolean {
+    return this.host.attachments.some((attachment) => attachment.address === address);
+  }
+
+  /**
    * @param data The datagram.
    * @param address Where to.
    * @param port The port there.
