@@ -182,7 +182,10 @@ export function withoutZone(text: string): string {
  */
 export function isLoopback(text: string): boolean {
   if (!text.includes(":")) return text.startsWith("127.") && readIPv4(text) !== undefined;
-  const address = parseAddress(text);
+  // Asked for every datagram's source: only what could be ::1 is parsed.
+  const bare = withoutZone(text);
+  if (!/^[0:]+1$/.test(bare)) return false;
+  const address = parseAddress(bare);
   return address !== undefined && address.bytes.every((byte, i) => byte === (i === 15 ? 1 : 0));
 }
 

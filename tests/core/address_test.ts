@@ -3,11 +3,13 @@ import {
   canonicalAddress,
   formatHostPort,
   isLinkLocal,
+  isLoopback,
   parseAddress,
   parseSeed,
   prefixLength,
   sharesPrefix,
   sourceAddress,
+  withoutZone,
 } from "../../src/core/address.ts";
 
 Deno.test("addresses of both families are read and written in one canonical form", () => {
@@ -58,6 +60,21 @@ Deno.test("link-local addresses of both families are recognised", () => {
   assert.equal(isLinkLocal("fec0::1"), false);
   assert.equal(isLinkLocal("fd00::1"), false);
   assert.equal(isLinkLocal("not an address"), false);
+});
+
+Deno.test("loopback addresses of both families are recognised, in any spelling", () => {
+  for (const address of ["127.0.0.1", "127.3.4.5", "::1", "0:0:0:0:0:0:0:1", "::0001", "::1%lo"]) {
+    assert.equal(isLoopback(address), true, address);
+  }
+  for (const address of ["198.18.0.1", "127.0.0.256", "::", "::11", "1::", "::2", "0:0:1", "x"]) {
+    assert.equal(isLoopback(address), false, address);
+  }
+});
+
+Deno.test("an address without its zone", () => {
+  assert.equal(withoutZone("fe80::1%eth0"), "fe80::1");
+  assert.equal(withoutZone("fd00::1"), "fd00::1");
+  assert.equal(withoutZone("198.18.0.1"), "198.18.0.1");
 });
 
 Deno.test("netmasks of both families give their prefix length", () => {
