@@ -14,6 +14,7 @@
 import dgram from "node:dgram";
 import { DEFAULT_HEADER, MULTICAST_GROUP, type Rampdown } from "../mod.ts";
 import { encodeAnnouncement } from "../src/core/wire.ts";
+import { MULTICAST_ANSWER_GAP } from "../src/core/answers.ts";
 import { type GroupOptions, sleep } from "./_bench_groups.ts";
 import { BenchPeer, closePeers } from "./_bench_remote.ts";
 import { type LabHost, LabNet } from "./_lab.ts";
@@ -24,15 +25,30 @@ import { formatMs, formatNumber, median, table, worst } from "./_bench_report.ts
 const PROCESS = new URL("./_fresh_process.mjs", import.meta.url).pathname;
 const MODULE = new URL("../mod.ts", import.meta.url).href;
 
-/** Where a fresh newcomer runs, and over which socket API. */
-export type Runtime = "deno" | "deno-node" | "node";
+/**
+ * Where a fresh newcomer runs, and over which socket API. `deno-eager` is a
+ * diagnostic, not a way to run: Deno with `Deno.listenDatagram` and V8 told to
+ * compile every function as its module loads (`--no-lazy`), which shows what
+ * compiling the module's functions on their first call costs a fresh process.
+ */
+export type Runtime = "deno" | "deno-node" | "node" | "deno-eager";
 
 /** How each runtime is named in the tables. */
 export const RUNTIME_NAMES: Record<Runtime, string> = {
   deno: "Deno, Deno.listenDatagram (--unstable-net)",
   "deno-node": "Deno, node:dgram (no --unstable-net)",
   node: `Node.js ${nodeVersion()}, the npm build`,
+  "deno-eager": "Deno, Deno.listenDatagram, compiled at load (--v8-flags=--no-lazy; a diagnostic)",
 };
+
+/** The runtimes every placement runs: what users run. */
+const RUNTIMES: readonly Runtime[] = ["deno", "deno-node", "node"];
+
+/**
+ * Where the eager newcomers keep Deno's caches: V8 rejects a code cache made
+ * under other flags, and the newcomers of the other rows must keep theirs.
+ */
+const EAGER_DENO_DIR = new URL("../.bench/deno-eager", import.meta.url).pathname;
 
 /** What one fresh-process join measured, in ms from the instance's creation. */
 export interface Timing {
@@ -56,6 +72,8 @@ export interface FreshPlan {
   labHosts: number;
   /** N for bonjour-service and node-discover. */
   alternatives: number[];
+  /** Whether the one-process placement also runs the `deno-eager` diagnostic. */
+  eager: boolean;
   /** Instances for traffic and idle CPU, and the window's warm-up and length in ms. */
   idle: { n: number; warmup: number; window: number };
 }
@@ -68,6 +86,7 @@ export const FULL_FRESH: FreshPlan = {
   lab: [10, 50, 200],
   labHosts: 10,
   alternatives: [10, 50, 200],
+  eager: true,
   idle: { n: 50, warmup: 12_000, window: 5_000 },
 };
 
@@ -79,6 +98,7 @@ export const QUICK_FRESH: FreshPlan = {
   lab: [],
   labHosts: 0,
   alternatives: [10],
+  eager: false,
   idle: { n: 10, warmup: 2_000, window: 2_000 },
 };
 
@@ -118,6 +138,15 @@ export interface FreshReport {
 }
 
 const JOIN_TIMEOUT = 10_000;
+/**
+ * The pause before each newcomer that uses a discovery library, in ms, plus up
+ * to 300 at random: past the second in which running charts bring at most one
+ * round forward (and in which an mDNS responder multicasts a record at most
+ * once), so that each newcomer joins as a restarted service does, alone. The
+ * floor's raw sockets answer at once, whatever the pause.
+ */
+const LIBRARY_PAUSE = MULTICAST_ANSWER_GAP + 100;
+const FLOOR_PAUSE = 100;
 /** Running instances announce at the steady-state interval from the start. */
 const STEADY: Rampdown = { min: 1_000, max: 1_000, rampdown: 0 };
 
@@ -149,13 +178,19 @@ async function runProcess(
   onLine?: (line: Record<string, unknown>) => void,
   deadline = JOIN_TIMEOUT + 30_000,
 ): Promise<Record<string, unknown>[]> {
+  const flags = runtime === "deno"
+    ? ["--unstable-net"]
+    : runtime === "deno-eager"
+    ? ["--unstable-net", "--v8-flags=--no-lazy"]
+    : [];
   const argv = runtime === "node"
     ? ["node", PROCESS]
-    : [Deno.execPath(), "run", "-A", ...(runtime === "deno" ? ["--unstable-net"] : []), PROCESS];
+    : [Deno.execPath(), "run", "-A", ...flags, PROCESS];
   argv.push(JSON.stringify(options));
   const [command, ...args] = host ? ["ip", "netns", "exec", host.name, ...argv] : argv;
   const child = new Deno.Command(command, {
     args,
+    env: runtime === "deno-eager" ? { DENO_DIR: EAGER_DENO_DIR } : undefined,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -289,7 +324,7 @@ async function freshJoins(
     if (kind === "charts") await sleep(STEADY.max * 1.2);
     for (let t = 0; t < plan.trials; t++) {
       for (const runtime of shuffled(runtimes)) {
-        await sleep(100 + Math.random() * 300);
+        await sleep((kind === "charts" ? LIBRARY_PAUSE : FLOOR_PAUSE) + Math.random() * 300);
         const id = nextId++;
         const options = kind === "charts"
           ? {
@@ -299,7 +334,7 @@ async function freshJoins(
           }
           : {
             role: "floor-join",
-            socket: runtime === "deno" ? "deno" : "node",
+            socket: runtime === "deno" || runtime === "deno-eager" ? "deno" : "node",
             announcement: btoa(String.fromCharCode(...encodeAnnouncement({
               header: DEFAULT_HEADER,
               id: BigInt(id),
@@ -421,7 +456,6 @@ async function idleRow(
  */
 export async function freshSection(plan: FreshPlan): Promise<FreshReport> {
   const report: FreshReport = { plan, joins: [], idle: [], notes: [] };
-  const runtimes: Runtime[] = ["deno", "deno-node", "node"];
   const section = async (what: string, run: () => Promise<void>) => {
     try {
       await run();
@@ -444,7 +478,7 @@ export async function freshSection(plan: FreshPlan): Promise<FreshReport> {
               peer,
               ids: Array.from({ length: n }, (_, i) => i + 1),
             }],
-            runtimes,
+            plan.eager ? [...RUNTIMES, "deno-eager"] : RUNTIMES,
             undefined,
           ),
         );
@@ -464,7 +498,7 @@ export async function freshSection(plan: FreshPlan): Promise<FreshReport> {
             plan,
             "one host, running in a process each",
             deal(peers, n),
-            runtimes,
+            RUNTIMES,
             undefined,
           ),
         );
@@ -486,7 +520,7 @@ export async function freshSection(plan: FreshPlan): Promise<FreshReport> {
               plan,
               `across lab hosts (running on ${hosts}, newcomer on its own)`,
               deal(peers.slice(0, hosts), n),
-              runtimes,
+              RUNTIMES,
               lab.hosts[plan.labHosts],
             ),
           );
@@ -619,7 +653,7 @@ async function alternatives(
         // Past the advertisers' own start (mDNS probes and announces for about a second).
         await sleep(1_500);
         for (let t = 0; t < plan.trials; t++) {
-          await sleep(100 + Math.random() * 300);
+          await sleep(LIBRARY_PAUSE + Math.random() * 300);
           trials.push(
             await join("node", {
               role: `${lib.role}-join`,
@@ -651,11 +685,25 @@ function freshNotes(plan: FreshPlan): string[] {
   const { n, warmup, window } = plan.idle;
   return [
     "Each trial starts a new process (`deno run -A`, with or without `--unstable-net`, or " +
-    "`node`) after a pause of 100 to 400 ms, the runtimes in random order each round. The " +
-    "newcomer times itself from inside, from `new ChartBuilder()` (its module already " +
-    "loaded): process start-up and module loading are not counted. Build: until `finish()` " +
-    "returned; first found: until its chart held one running instance; median and worst: " +
-    "until it held all N. Node.js runs the npm build (`deno task build:node`).",
+    `\`node\`), the runtimes in random order each round, after a pause of ${LIBRARY_PAUSE} to ` +
+    `${LIBRARY_PAUSE + 300} ms (${FLOOR_PAUSE} to ${FLOOR_PAUSE + 300} ms for the floor): each ` +
+    "newcomer joins alone, as a restarted service does, past the second in which a running " +
+    "chart brings at most one round forward for newcomers its answers could not reach (and " +
+    "in which an mDNS responder multicasts a record at most once). The newcomer times itself " +
+    "from inside, from `new ChartBuilder()` (its module already loaded): process start-up and " +
+    "module loading are not counted. Build: until `finish()` returned; first found: until " +
+    "its chart held one running instance; median and worst: until it held all N. Node.js " +
+    "runs the npm build (`deno task build:node`).",
+    ...(plan.eager
+      ? [
+        "The row compiled at load is a diagnostic, not a way to run: the same Deno newcomer " +
+        "with V8 told to compile every function as its module loads (`--v8-flags=--no-lazy`, " +
+        "with its own Deno cache, since V8 rejects a code cache made under other flags), and " +
+        "its floor likewise. Deno keeps in its code cache only the functions compiled at load; " +
+        "the others (the module's functions, at their first call) are compiled in every fresh " +
+        "process, and the gap between the two rows is that cost.",
+      ]
+      : []),
     "Running charts are in steady state (a 1 s interval from the start, all found, then 1.2 s " +
     "quiet), in one benchmark peer process, in a process each, or dealt over " +
     `${plan.labHosts || "the"} lab hosts with the newcomer on one more.`,
@@ -666,8 +714,11 @@ function freshNotes(plan: FreshPlan): string[] {
     "announcement: it binds the discovery port and two sockets per interface, lists the " +
     "interfaces and joins the group, and its code runs cold.",
     "Since issue 14, what the charts of one process send an address is paid for by the bytes " +
-    "received from it, so charts that share a process may answer a newcomer fewer times than " +
-    "there are charts; the others reach it with their next announcement (up to 1 s).",
+    "received from it, so of the charts that share a process, one answers a newcomer's first " +
+    "announcement by unicast and the others bring their next round forward, to the group (at " +
+    "most one round a second per chart): every running chart hears those rounds too, so with " +
+    "many charts a process (20 at N = 200 across lab hosts) a join costs some N² receptions, " +
+    "where one chart a process, as services run, answers by unicast.",
     "N = 200 in a process each is not run: 200 processes woken by 200 announcements a second " +
     "are 40,000 wake-ups a second, at 50 to 80 µs each (above) 2 to 3.2 cores, more than this " +
     "machine has.",
