@@ -700,9 +700,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
    * chart on this host that reads the datagram's header receives it, in this
    * process and in others, and may answer it: each earns one over the charts
    * of that header it knows on the host, so that the host sends the source no
-   * more than it received. A datagram from the host itself is not forged
-   * from afar (the kernel drops one that claims a host address from
-   * outside), and what answers it stays on the host: it is earned whole.
+   * more than it received. A datagram from the host itself earns nothing:
+   * what is sent to the host is not charged (see `#unicast`).
    */
   #shareOf(arrival: Arrival): number {
     const { data } = arrival;
@@ -710,8 +709,8 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     if (data.length < 8) return 0;
     for (let i = 0; i < 8; i++) if (data[i] !== header[i]) return 0;
     const others = this.#hostPeers.size;
-    if (others === 0 || this.#out.isHostAddress(arrival.address)) return 1;
-    return 1 / (others + 1);
+    if (others === 0) return 1;
+    return this.#out.isHostAddress(arrival.address) ? 0 : 1 / (others + 1);
   }
 
   /** Notes whether an instance is charted at an address of this host. */
@@ -1015,7 +1014,10 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   /**
    * Sends a datagram to a source within a limiter's rates and the source's
    * credit: whatever asked for it, what goes to an address is paid for by
-   * what came from there.
+   * what came from there. An address of this host is not charged: a source
+   * there is not forged from afar (the kernel drops a datagram that claims a
+   * host address from outside), and what goes there stays on the host, so
+   * every chart of a process may answer a newcomer on the host by unicast.
    *
    * @returns `"sent"`, `"no-credit"`, or `"held"` by the limiter or the shell.
    */
@@ -1027,10 +1029,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     limiter: ReplyLimiter,
   ): "sent" | "no-credit" | "held" {
     const credit = this.#credit;
+    const charged = !this.#out.isHostAddress(address);
     // The credit first: a source without it takes no token from the limiter.
-    if (!credit.covers(address, data.length, now)) return "no-credit";
+    if (charged && !credit.covers(address, data.length, now)) return "no-credit";
     if (!limiter.allow(address, now) || !this.#out.unicast(data, address, port)) return "held";
-    credit.spend(address, data.length);
+    if (charged) credit.spend(address, data.length);
     return "sent";
   }
 

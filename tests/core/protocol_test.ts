@@ -1308,21 +1308,6 @@ Deno.test("processes on one host that know each other's charts send a source no 
   }
 });
 
-Deno.test("a datagram from the host's own address is earned whole by each process", () => {
-  const host = "198.18.0.1";
-  const chart = Simulated.maintaining({ id: 1n });
-  chart.isHostAddress = (address) => address === host;
-  for (let id = 2n; id <= 20n; id++) chart.hear(100, from(id), { address: host });
-  // A newcomer on the host: its first datagram pays for its answer here, as on its own.
-  chart.hear(1_500, rust(77n), { address: host, port: 4000 });
-  // A bare newcomer gets a bare answer.
-  const at = (time: number) => chart.unicasts.filter((sent) => sent.at === time);
-  assert.deepEqual(at(1_500).map(({ to }) => to), [host], "answered at once");
-  // The same from another host of the subnet pays for a twentieth of it.
-  chart.hear(1_600, rust(78n), { address: "198.18.0.78" });
-  assert.deepEqual(at(1_600), [], "not answered from the credit");
-});
-
 /** Charts that share a credit, as the shell's process does, all in their steady schedule. */
 class Process {
   readonly credit = new SourceCredit();
@@ -1380,6 +1365,29 @@ Deno.test("a newcomer to charts that share a credit gets one answer, and the oth
   const later = process.rounds(20_400);
   assert.deepEqual(later[1], [21_350], "one interval after the round brought forward");
   assert.deepEqual(later[0].map((at) => at.toFixed(2)), ["21272.31"], "the one that answered");
+});
+
+Deno.test("a newcomer on the host is answered by unicast from every chart that shares a credit, uncharged", () => {
+  const host = "198.18.0.1";
+  const process = new Process(20);
+  for (const chart of process.charts) chart.isHostAddress = (address) => address === host;
+  process.runUntil(20_300);
+  // The host's charts know each other: a datagram from elsewhere earns each a twentieth.
+  for (let id = 1n; id <= 20n; id++) process.hear(20_300, from(id, { seq: 5 }), host);
+  const since = (before: number[]) => process.answered().map((n, i) => n - before[i]);
+  // A newcomer on the host: its datagram is answered by every chart, no round brought
+  // forward; a second newcomer a moment later, as another process starting, the same.
+  let before = process.answered();
+  process.hear(20_350, from(77n, { listening: 0 }), host);
+  process.hear(20_360, from(78n, { listening: 0 }), host);
+  assert.deepEqual(since(before), Array(20).fill(2));
+  assert.deepEqual(process.rounds(20_301), Array(20).fill([]));
+  // The same from another host of the subnet is charged: each chart earns a twenty-second
+  // of it (the host has 22 charts now), short of an answer, and brings its round forward.
+  before = process.answered();
+  process.hear(20_400, from(79n, { listening: 0 }), "198.18.0.79");
+  assert.deepEqual(since(before), Array(20).fill(0));
+  assert.deepEqual(process.rounds(20_301), Array(20).fill([20_400]));
 });
 
 Deno.test("a newcomer within a second of a round brought forward is answered as credit comes", () => {
