@@ -13,6 +13,7 @@ import { encodeAnnouncement } from "../src/core/wire.ts";
 import { MAX_CHART_UNICASTS, MAX_PROCESS_UNICASTS, unicastsInFlight } from "../src/io/links.ts";
 import type { DatagramSocket, SocketOptions, Transport } from "../src/io/transport.ts";
 import { freshPort } from "./_charts.ts";
+import { type LabHost, LabNet } from "./_lab.ts";
 
 /**
  * A transport in memory whose unicasts never leave, as those to an address
@@ -132,4 +133,55 @@ Deno.test("the charts of a process together have a bounded number of unicasts in
     for (const chart of charts) await chart.close();
   }
   assert.equal(unicastsInFlight(), 0);
+});
+
+/** What `Links.isHostAddress` says of each address, asked in a lab host's namespace. */
+async function hostAddressesOf(host: LabHost, asked: string[]): Promise<Record<string, boolean>> {
+  const module = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const script = `
+    import { Links } from ${module("../src/io/links.ts")};
+    import { nodeTransport } from ${module("../src/io/transport_node.ts")};
+    const links = await Links.open({
+      discoveryPort: ${freshPort()}, reuseAddress: true, transport: nodeTransport, handOver: true,
+      interfaces: {}, family: "both", localDiscovery: true,
+      onDatagram() {}, onError(error) { throw error; }, onLinkUp() {},
+    });
+    console.log(JSON.stringify(${JSON.stringify(asked)}.map((a) => links.isHostAddress(a))));
+    await links.close();`;
+  const { code, stdout, stderr } = await new Deno.Command("ip", {
+    args: ["netns", "exec", host.name, Deno.execPath(), "eval", script],
+    env: { INSTANCE_CHART_LAB: "1" },
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const answers: boolean[] = JSON.parse(new TextDecoder().decode(stdout));
+  return Object.fromEntries(asked.map((address, i) => [address, answers[i]]));
+}
+
+Deno.test("a chart's links take loopback and their own addresses as the host's, and no other", async () => {
+  await using lab = await LabNet.create(3, [
+    { ipv6: "ula" },
+    { ipv6: "link-local" },
+    { ipv6: "ula" },
+  ]);
+  const [global, linkLocal, neighbour] = lab.hosts;
+  const others = {
+    "127.0.0.1": true,
+    "127.8.8.8": true,
+    "::1": true,
+    [neighbour.ipv4!]: false,
+    [neighbour.ula!]: false,
+    [neighbour.linkLocal!]: false,
+  };
+  // One IPv6 link per interface: its unique local address, not its link-local one.
+  const expected: Record<string, boolean> = {
+    [global.ipv4!]: true,
+    [global.ula!]: true,
+    [global.linkLocal!]: false,
+    ...others,
+  };
+  assert.deepEqual(await hostAddressesOf(global, Object.keys(expected)), expected);
+  // A link-local link: its address, with its zone or without.
+  const bare = linkLocal.linkLocal!.replace(/%.*$/, "");
+  const zoned = { [linkLocal.linkLocal!]: true, [bare]: true, [`${bare}%eth9`]: true, ...others };
+  assert.deepEqual(await hostAddressesOf(linkLocal, Object.keys(zoned)), zoned);
 });

@@ -123,6 +123,8 @@ export class Links {
   /** Whether the discovery socket takes IPv6: IPv6 links only then. */
   readonly #v6: boolean;
   #links = new Map<string, Link>();
+  /** The addresses of the links, without zones: asked of every answer's address. */
+  #hostAddresses = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #scanning: Promise<void> = Promise.resolve();
   #closed = false;
@@ -209,12 +211,7 @@ export class Links {
    * @returns `true` when what is sent there stays on the host.
    */
   isHostAddress(address: string): boolean {
-    if (isLoopback(address)) return true;
-    const bare = withoutZone(address);
-    for (const link of this.#links.values()) {
-      if (withoutZone(link.address) === bare) return true;
-    }
-    return false;
+    return isLoopback(address) || this.#hostAddresses.has(withoutZone(address));
   }
 
   /**
@@ -291,6 +288,7 @@ export class Links {
     await this.#scanning;
     await Promise.all([...this.#links.values()].map(closeSockets));
     this.#links.clear();
+    this.#hostAddresses.clear();
     for (const routed of this.#routed.values()) await (await routed)?.close();
     this.#routed.clear();
     await this.#discovery.close();
@@ -343,6 +341,7 @@ export class Links {
     for (const [linkKey, link] of this.#links) {
       if (wantedKeys.has(linkKey) || this.#closed) continue;
       this.#links.delete(linkKey);
+      this.#noteAddresses();
       for (const socket of [link.socket, link.unicastSocket]) {
         const endpoint = endpointOf(link, socket);
         if (endpoint) this.#discovery.removeEndpoint(endpoint.address, endpoint.port);
@@ -359,6 +358,7 @@ export class Links {
         return;
       }
       this.#links.set(key(iface), link);
+      this.#noteAddresses();
       // Either socket may be where a chart of this process sends to us.
       for (const socket of [link.socket, link.unicastSocket]) {
         const endpoint = endpointOf(link, socket);
@@ -366,6 +366,12 @@ export class Links {
       }
       this.#options.onLinkUp(link);
     }
+  }
+
+  #noteAddresses(): void {
+    this.#hostAddresses = new Set(
+      [...this.#links.values()].map((link) => withoutZone(link.address)),
+    );
   }
 
   #wantedInterfaces(): Array<Pick<NetInterface, "name" | "family" | "address" | "netmask">> {
