@@ -211,7 +211,8 @@ export class Links {
    * @returns `true` when what is sent there stays on the host.
    */
   isHostAddress(address: string): boolean {
-    return isLoopback(address) || this.#hostAddresses.has(withoutZone(address));
+    // The links' own first: every chart on loopback asks it of 127.0.0.1, which isLoopback parses.
+    return this.#hostAddresses.has(withoutZone(address)) || isLoopback(address);
   }
 
   /**
