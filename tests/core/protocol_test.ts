@@ -1226,8 +1226,36 @@ Deno.test("a round names as many quiet peers as fit beside our data, those named
   assert.equal(new Set([...first, ...second]).size, 150);
 });
 
-Deno.test("charts that share a credit send a source no more in all than they received from it", () => {
+/**
+ * Forges 200 bare announcements from one victim, one every 10 ms from 200 ms
+ * on (after the charts' first round, in which they answer no newcomer), each
+ * received once by every process and handed to each of its charts; asserts
+ * that the charts sent the victim more than `most - 1` times and at most
+ * `most` times the bytes.
+ */
+function assertSentBack(what: string, processes: Simulated[][], most: number): void {
   const victim = { address: "198.18.0.66", port: 5555 };
+  let received = 0;
+  for (let i = 0; i < 200; i++) {
+    const at = 200 + 10 * i;
+    const data = rust(BigInt(1000 + i));
+    received += data.length;
+    for (const process of processes) {
+      const arrival = { ...victim, data, handedOverAt: undefined, reading: undefined };
+      for (const chart of process) {
+        chart.runUntil(at);
+        chart.core.handle(at, arrival);
+      }
+    }
+  }
+  const charts = processes.flat();
+  for (const chart of charts) chart.runUntil(2200 + TTL);
+  const sent = charts.reduce((sum, chart) => sum + bytesTo(chart, victim.address), 0);
+  assert.ok(sent <= most * received, `${what}: ${sent} bytes back for ${received}`);
+  assert.ok(sent > (most - 1) * received, `${what}: ${sent} bytes back for ${received}`);
+}
+
+Deno.test("charts that share a credit send a source no more in all than they received from it", () => {
   const cases: Array<[what: string, shared: boolean, most: number]> = [
     // The shell's case: one credit for the process, one datagram counted once.
     ["one credit for all", true, 1],
@@ -1240,29 +1268,13 @@ Deno.test("charts that share a credit send a source no more in all than they rec
       { length: 20 },
       (_, i) => Simulated.maintaining({ id: BigInt(i + 1), ...shared ? { credit } : {} }),
     );
-    let received = 0;
-    // After the charts' first round, in which they answer no newcomer.
-    for (let i = 0; i < 200; i++) {
-      const at = 200 + 10 * i;
-      const data = rust(BigInt(1000 + i));
-      received += data.length;
-      // One datagram from the network, handed to every chart of the process.
-      const arrival = { ...victim, data, handedOverAt: undefined, reading: undefined };
-      for (const chart of charts) {
-        chart.runUntil(at);
-        chart.core.handle(at, arrival);
-      }
-    }
-    for (const chart of charts) chart.runUntil(2200 + TTL);
-    const sent = charts.reduce((sum, chart) => sum + bytesTo(chart, victim.address), 0);
-    assert.ok(sent <= most * received, `${what}: ${sent} bytes back for ${received}`);
-    assert.ok(sent > (most - 1) * received, `${what}: ${sent} bytes back for ${received}`);
+    // One process, which hands each datagram to every chart.
+    assertSentBack(what, [charts], most);
   }
 });
 
 Deno.test("processes on one host that know each other's charts send a source no more in all than it sent", () => {
   const host = "198.18.0.1";
-  const victim = { address: "198.18.0.66", port: 5555 };
   const cases: Array<[what: string, known: boolean, most: number]> = [
     // Each chart earns one twentieth of what it hears: the host, the whole of it.
     ["the host's charts charted", true, 1],
@@ -1287,24 +1299,7 @@ Deno.test("processes on one host that know each other's charts send a source no 
         }
       }
     }
-    let received = 0;
-    for (let i = 0; i < 200; i++) {
-      const at = 200 + 10 * i;
-      const data = rust(BigInt(1000 + i));
-      received += data.length;
-      // Every process receives the datagram, and hands it to each of its charts.
-      for (const process of processes) {
-        const arrival = { ...victim, data, handedOverAt: undefined, reading: undefined };
-        for (const chart of process) {
-          chart.runUntil(at);
-          chart.core.handle(at, arrival);
-        }
-      }
-    }
-    for (const chart of charts) chart.runUntil(2200 + TTL);
-    const sent = charts.reduce((sum, chart) => sum + bytesTo(chart, victim.address), 0);
-    assert.ok(sent <= most * received, `${what}: ${sent} bytes back for ${received}`);
-    assert.ok(sent > (most - 1) * received, `${what}: ${sent} bytes back for ${received}`);
+    assertSentBack(what, processes, most);
   }
 });
 
