@@ -42,6 +42,8 @@ export interface Peer<E> extends Liveness {
   answerOwed: boolean;
   /** The incarnation this one replaced (or a rival), to tell a restart from a rival. */
   superseded: Contender | undefined;
+  /** Whether it is charted at one of this host's addresses: one of the host's charts. */
+  onHost: boolean;
 }
 
 /**

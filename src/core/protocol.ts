@@ -272,10 +272,11 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
   readonly #foreignFamily: 0 | 4 | 6;
   readonly #peers: PeerTable<E>;
   /**
-   * The charted instances on this host (charted at one of its addresses):
-   * with this chart, those of the host that answer what we answer.
+   * How many charted instances are on this host (charted at one of its
+   * addresses, `onHost`): with this chart, those of the host that answer
+   * what we answer. A count, not a set of ids: it changes with every entry.
    */
-  readonly #hostPeers = new Set<bigint>();
+  #hostPeers = 0;
   /** Our header as it starts a datagram: those that start otherwise we never answer. */
   readonly #headerBytes: Uint8Array;
   readonly #tombstones = new Tombstones();
@@ -708,15 +709,17 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     const header = this.#headerBytes;
     if (data.length < 8) return 0;
     for (let i = 0; i < 8; i++) if (data[i] !== header[i]) return 0;
-    const others = this.#hostPeers.size;
+    const others = this.#hostPeers;
     if (others === 0) return 1;
     return this.#out.isHostAddress(arrival.address) ? 0 : 1 / (others + 1);
   }
 
   /** Notes whether an instance is charted at an address of this host. */
-  #noteHost(id: bigint, address: string): void {
-    if (this.#out.isHostAddress(address)) this.#hostPeers.add(id);
-    else this.#hostPeers.delete(id);
+  #noteHost(peer: Peer<E>, address: string): void {
+    const onHost = this.#out.isHostAddress(address);
+    if (onHost === peer.onHost) return;
+    peer.onHost = onHost;
+    this.#hostPeers += onHost ? 1 : -1;
   }
 
   /** Verifies, decodes and charts a datagram received while discovery runs. */
@@ -869,7 +872,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
         return;
       }
       counters.evicted++;
-      this.#hostPeers.delete(evicted.entry.id);
+      if (evicted.onHost) this.#hostPeers--;
       this.#out.removed(evicted.entry, "evicted", evicted.heardAt);
     }
     // Answer before telling subscribers, so that a caller that closes the
@@ -948,6 +951,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
       asked: 0,
       answerOwed: false,
       superseded: undefined,
+      onHost: false,
     };
     if (!isNew) peer.confirmed = true;
     peer.incarnation = incarnation;
@@ -962,7 +966,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
     peer.port = chartedAt.port;
     if (superseded) peer.superseded = superseded;
     if (isNew) this.#peers.add(id, peer);
-    if (entry !== previous) this.#noteHost(id, charted);
+    if (entry !== previous) this.#noteHost(peer, charted);
     this.#scheduleSweep(now, peer);
     if (isNew) {
       this.#out.added(entry);
@@ -1075,7 +1079,7 @@ export class Protocol<E extends Entry = Entry, L = unknown> {
 
   #remove(id: bigint, peer: Peer<E>, reason: RemoveReason): void {
     this.#peers.delete(id);
-    this.#hostPeers.delete(id);
+    if (peer.onHost) this.#hostPeers--;
     // The table's list of newcomers may hold it a while yet: not its addresses.
     peer.paths = [];
     this.#out.removed(peer.entry, reason, peer.heardAt);

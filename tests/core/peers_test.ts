@@ -17,6 +17,7 @@ function peer(id: bigint): Peer<PortEntry> {
     probeHeld: false,
     asked: 0,
     answerOwed: false,
+    onHost: false,
     superseded: undefined,
   };
 }
