@@ -192,16 +192,18 @@ async function forge(
  * has an incarnation, so that it is probed before it expires.
  */
 function quietNewcomers(count: number, fields: Partial<Announcement> = {}): Uint8Array[] {
+  return newcomers(count, (i) => ({ ttl: 3300, incarnation: BigInt(i + 1), seq: 1, ...fields }));
+}
+
+/** Announcements of `count` new ids, from 1,000,000, each with the fields of its index. */
+function newcomers(count: number, fieldsOf: (i: number) => Partial<Announcement>): Uint8Array[] {
   return Array.from({ length: count }, (_, i) =>
     encodeAnnouncement({
       header: DEFAULT_HEADER,
       id: BigInt(1_000_000 + i),
       ports: [4242],
       reply: false,
-      ttl: 3300,
-      incarnation: BigInt(i + 1),
-      seq: 1,
-      ...fields,
+      ...fieldsOf(i),
     }));
 }
 
@@ -738,13 +740,7 @@ Deno.test("forged quiet instances draw no more bytes in probes and answers than 
 
 /** Bare announcements (the Rust layout) of new ids, from 1,000,000: 18 bytes each. */
 function bareNewcomers(count: number): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) =>
-    encodeAnnouncement({
-      header: DEFAULT_HEADER,
-      id: BigInt(1_000_000 + i),
-      ports: [4242],
-      reply: false,
-    }));
+  return newcomers(count, () => ({}));
 }
 
 Deno.test("20 charts on one host, in one process or in 10, send a forged source no more bytes in all than it sent", async () => {
