@@ -23,18 +23,51 @@ export interface ParsedAddress {
  * @returns Its four bytes, or `undefined` when it is not one.
  */
 function readIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
+  // Read character by character, with no regular expression: a fresh process
+  // compiles each one at its first use, and every chart reads addresses as it
+  // starts (its interfaces, the sockets of node:dgram).
   const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i];
-    // No signs, spaces, hex or octal-looking leading zeros: one spelling per address.
-    if (!/^(?:0|[1-9]\d{0,2})$/.test(part)) return undefined;
-    const value = Number(part);
-    if (value > 255) return undefined;
-    bytes[i] = value;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i === text.length ? DOT : text.charCodeAt(i);
+    if (code === DOT) {
+      if (digits === 0 || part === 4) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      // No signs, spaces, hex or octal-looking leading zeros: one spelling per address.
+      if (code < ZERO || code > ZERO + 9 || (digits > 0 && value === 0)) return undefined;
+      value = value * 10 + code - ZERO;
+      if (++digits > 3 || value > 255) return undefined;
+    }
   }
-  return bytes;
+  return part === 4 ? bytes : undefined;
+}
+
+const DOT = 0x2e;
+const ZERO = 0x30;
+const COLON = 0x3a;
+
+/** The value of a hexadecimal digit, or -1. */
+function hexDigit(code: number): number {
+  if (code >= ZERO && code <= ZERO + 9) return code - ZERO;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/** An IPv6 group: one to four hexadecimal digits, or -1. */
+function readGroup(field: string): number {
+  if (field.length === 0 || field.length > 4) return -1;
+  let value = 0;
+  for (let i = 0; i < field.length; i++) {
+    const digit = hexDigit(field.charCodeAt(i));
+    if (digit === -1) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
 }
 
 /**
@@ -44,7 +77,11 @@ function readIPv4(text: string): Uint8Array | undefined {
  * @returns Its sixteen bytes, or `undefined` when it is not one.
  */
 function readIPv6(text: string): Uint8Array | undefined {
-  if (!/^[0-9A-Fa-f:.]+$/.test(text)) return undefined;
+  if (text === "") return undefined;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== COLON && code !== DOT && hexDigit(code) === -1) return undefined;
+  }
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
   const groupsOf = (half: string): number[] | undefined => {
@@ -60,8 +97,9 @@ function readIPv6(text: string): Uint8Array | undefined {
         if (!v4) return undefined;
         groups.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
       } else {
-        if (!/^[0-9A-Fa-f]{1,4}$/.test(field)) return undefined;
-        groups.push(Number.parseInt(field, 16));
+        const group = readGroup(field);
+        if (group === -1) return undefined;
+        groups.push(group);
       }
     }
     return groups;
@@ -354,7 +392,7 @@ export function sourceAddress(hostname: string): string {
     const v4 = hostname.slice(7);
     if (v4.includes(".")) return v4;
   }
-  const address = parseAddress(hostname.replace(/%.*$/, ""));
+  const address = parseAddress(withoutZone(hostname));
   if (!address) return hostname;
   const { bytes } = address;
   const mapped = bytes.slice(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff &&

@@ -6,7 +6,13 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { canonicalAddress, isLinkLocal, prefixLength, sharesPrefix } from "../core/address.ts";
+import {
+  canonicalAddress,
+  isLinkLocal,
+  prefixLength,
+  sharesPrefix,
+  withoutZone,
+} from "../core/address.ts";
 
 /**
  * Deno's own file API where there is one: on a fresh process's way to its
@@ -111,7 +117,7 @@ function readInterfaces(): NetInterface[] {
     for (const info of addresses ?? []) {
       // Node says "IPv4" or "IPv6"; some versions said 4 or 6.
       const family = String(info.family).endsWith("6") ? 6 : 4;
-      const canonical = canonicalAddress(info.address.replace(/%.*$/, ""));
+      const canonical = canonicalAddress(withoutZone(info.address));
       if (!canonical) continue;
       const flags = allFlags?.get(name);
       const loopback = flags === undefined ? info.internal : (flags & IFF_LOOPBACK) !== 0;

@@ -11,6 +11,7 @@ import {
   sourceAddress,
   withoutZone,
 } from "../../src/core/address.ts";
+import { seededRandom } from "../_random.ts";
 
 Deno.test("addresses of both families are read and written in one canonical form", () => {
   const cases: Array<[string, string | undefined]> = [
@@ -32,6 +33,17 @@ Deno.test("addresses of both families are read and written in one canonical form
     ["198.18.0", undefined],
     ["198.18.0.256", undefined],
     ["198.18.0.01", undefined],
+    ["00.18.0.1", undefined],
+    ["198.18.0.1.", undefined],
+    [".198.18.0.1", undefined],
+    ["198..0.1", undefined],
+    ["198.18.0.1000", undefined],
+    ["198.18.0.1.5", undefined],
+    ["198.18.0.\uff11", undefined],
+    ["::ffff:198.18.0.01", undefined],
+    ["fd00::1:", undefined],
+    [":fd00::1", undefined],
+    ["fd00::1g", undefined],
     ["198.18.0.-1", undefined],
     [" 198.18.0.1", undefined],
     ["1:2:3:4:5:6:7:8:9", undefined],
@@ -49,6 +61,79 @@ Deno.test("addresses of both families are read and written in one canonical form
   assert.equal(parseAddress("198.18.0.1")?.family, 4);
   assert.equal(parseAddress("fd00::1")?.family, 6);
   assert.equal(parseAddress("fe80::1%eth0")?.zone, "eth0");
+});
+
+Deno.test("addresses are read as the regular expressions that define them read them", () => {
+  // The definition, by regular expressions; the module reads character by character.
+  const reference = (text: string): number[] | undefined => {
+    const v4 = (part: string) => {
+      const parts = part.split(".");
+      if (parts.length !== 4 || !parts.every((p) => /^(?:0|[1-9]\d{0,2})$/.test(p))) return;
+      const bytes = parts.map(Number);
+      return bytes.every((byte) => byte <= 255) ? bytes : undefined;
+    };
+    if (!text.includes(":")) return v4(text);
+    const cut = text.indexOf("%");
+    const zone = cut === -1 ? undefined : text.slice(cut + 1);
+    if (zone === "" || (zone !== undefined && /[%\s\[\]]/.test(zone))) return;
+    const bare = cut === -1 ? text : text.slice(0, cut);
+    if (!/^[0-9A-Fa-f:.]+$/.test(bare)) return;
+    const halves = bare.split("::");
+    if (halves.length > 2) return;
+    const groupsOf = (half: string): number[] | undefined => {
+      if (half === "") return [];
+      const fields = half.split(":");
+      const groups: number[] = [];
+      for (const [i, field] of fields.entries()) {
+        if (field.includes(".")) {
+          const bytes = i === fields.length - 1 ? v4(field) : undefined;
+          if (!bytes) return;
+          groups.push(bytes[0] * 256 + bytes[1], bytes[2] * 256 + bytes[3]);
+        } else if (/^[0-9A-Fa-f]{1,4}$/.test(field)) groups.push(Number.parseInt(field, 16));
+        else return;
+      }
+      return groups;
+    };
+    const head = groupsOf(halves[0]);
+    const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
+    if (!head || !tail) return;
+    const count = head.length + tail.length;
+    if (halves.length === 2 ? count > 7 : count !== 8) return;
+    return [...head, ...new Array(8 - count).fill(0), ...tail].flatMap((g) => [g >> 8, g & 255]);
+  };
+  const random = seededRandom(20261202);
+  const pick = (from: string) => from[Math.floor(random() * from.length)];
+  const seeds = [
+    "198.18.0.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "fd00::5",
+    "::ffff:198.18.0.1",
+    "1:2:3:4:5:6:7:8",
+  ];
+  for (let i = 0; i < 20_000; i++) {
+    let text: string;
+    if (i % 2 === 0) {
+      // Random text of the characters addresses are made of, and a few others.
+      text = "";
+      for (let n = Math.floor(random() * 20); n > 0; n--) {
+        text += pick("0123456789abcdefAFg.:%:.0 ");
+      }
+    } else {
+      // A valid address with one character changed, added or taken away.
+      text = seeds[Math.floor(random() * seeds.length)];
+      const at = Math.floor(random() * (text.length + 1));
+      const edit = Math.floor(random() * 3);
+      const c = pick("0123456789abcdefFg.:%");
+      text = edit === 0
+        ? text.slice(0, at) + c + text.slice(at + 1)
+        : edit === 1
+        ? text.slice(0, at) + c + text.slice(at)
+        : text.slice(0, at) + text.slice(at + 1);
+    }
+    const read = parseAddress(text);
+    assert.deepEqual(read && [...read.bytes], reference(text), JSON.stringify(text));
+  }
 });
 
 Deno.test("link-local addresses of both families are recognised", () => {
