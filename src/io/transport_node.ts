@@ -5,7 +5,7 @@
  * @module
  */
 
-import dgram from "node:dgram";
+import type * as NodeDgram from "node:dgram";
 import type { DatagramSocket, SocketOptions, Transport } from "./transport.ts";
 import { parseAddress, sourceAddress } from "../core/address.ts";
 
@@ -33,6 +33,20 @@ function lookup(address: string, options: unknown, callback?: LookupCallback): v
     ({ lookup }) => lookup(address, wanted, done),
     (error) => done(error, "", wanted),
   );
+}
+
+let loading: Promise<typeof NodeDgram> | undefined;
+
+/**
+ * node:dgram, loaded at the first socket rather than with this module: a Deno
+ * process with `Deno.listenDatagram` never needs it, and what it needs costs
+ * Deno 20 ms or more to load. node:process comes with it: without it loaded,
+ * Deno's node:dgram (2.9.6) never calls back from `close()` on a socket given
+ * its own `lookup` (found here: it loaded before with node:fs).
+ */
+function loadDgram(): Promise<typeof NodeDgram> {
+  return loading ??= Promise.all([import("node:dgram"), import("node:process")])
+    .then(([dgram]) => dgram.default);
 }
 
 /**
@@ -73,6 +87,7 @@ function interfaceOf(group: string, interfaceAddress: string): string | undefine
 }
 
 async function openSocket(options: SocketOptions): Promise<DatagramSocket> {
+  const dgram = await loadDgram();
   const v6 = options.hostname.includes(":");
   const socket = dgram.createSocket({
     type: v6 ? "udp6" : "udp4",
