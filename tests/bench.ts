@@ -40,6 +40,7 @@ import {
 } from "./_bench_groups.ts";
 import { BenchPeer, closePeers } from "./_bench_remote.ts";
 import { freshSection, FULL_FRESH, QUICK_FRESH, renderFresh } from "./_bench_fresh.ts";
+import { buildForNode, BUILT } from "./_node_package.ts";
 import {
   type CodecRow,
   type CostRow,
@@ -113,6 +114,11 @@ export const FULL: Plan = {
   leaving: 10,
   seedJoin: [10, 50],
 };
+
+/** A process that imports a module and prints when it was done (tests/_load_probe.mjs). */
+const LOAD_PROBE = new URL("./_load_probe.mjs", import.meta.url).pathname;
+/** The discovery port of the load rows' charts, which charts of no other row use. */
+const LOAD_PORT = 25_999;
 
 const QUICK: Plan = {
   mode: "quick",
@@ -1193,6 +1199,55 @@ async function main(): Promise<void> {
       value: `${formatMs(median(trials))} ms median, ${formatMs(worst(trials))} ms worst`,
       target: n === 200 ? "(≤ 50 ms for the scenario)" : "—",
     });
+  });
+
+  await scenario("module load in a fresh process", async () => {
+    log("load: a fresh process imports the module");
+    await buildForNode();
+    const runtimes: Array<{ name: string; argv: string[]; module: string }> = [
+      {
+        name: "Deno, --unstable-net",
+        argv: [Deno.execPath(), "run", "-A", "--unstable-net", LOAD_PROBE],
+        module: new URL("../mod.ts", import.meta.url).href,
+      },
+      {
+        name: "Deno, no --unstable-net",
+        argv: [Deno.execPath(), "run", "-A", LOAD_PROBE],
+        module: new URL("../mod.ts", import.meta.url).href,
+      },
+      {
+        name: "Node.js, the npm build",
+        argv: ["node", LOAD_PROBE],
+        module: `file://${BUILT}/mod.js`,
+      },
+    ];
+    for (const { name, argv, module } of runtimes) {
+      const probe = async (args: string[]) => {
+        const [command, ...rest] = [...argv, ...args];
+        const { stdout } = await new Deno.Command(command, { args: rest, stdout: "piped" })
+          .output();
+        return new TextDecoder().decode(stdout).trim().split(" ").map(Number);
+      };
+      // The first run fills Deno's caches (transpiled code, code cache), as a deployment's does.
+      await probe([module, `${LOAD_PORT}`]);
+      const bare: number[] = [];
+      const imported: number[] = [];
+      const built: number[] = [];
+      for (let t = 0; t < plan.trials; t++) {
+        bare.push((await probe([]))[0]);
+        const [at, builtAt] = await probe([module, `${LOAD_PORT}`]);
+        imported.push(at);
+        built.push(builtAt);
+      }
+      report.cost.push({
+        measure: `A fresh process (${name}): from the runtime's start until the module is ` +
+          "imported, and until its first chart is built (what the fresh-process joins leave out)",
+        value: `${formatMs(median(imported))} and ${formatMs(median(built))} ms median ` +
+          `(${formatMs(worst(imported))} and ${formatMs(worst(built))} worst; importing ` +
+          `nothing: ${formatMs(median(bare))} ms)`,
+        target: "—",
+      });
+    }
   });
 
   for (const { row, placements } of floorsToRun) {
