@@ -7,7 +7,6 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import type { ChartEvent, Entry, RemoveReason } from "./core/entry.ts";
 import type { AddressFamily, InterfaceOptions } from "./io/interfaces.ts";
 import { type DiscoveryMode, type Outbox, Protocol, type ProtocolConfig } from "./core/protocol.ts";

@@ -5,23 +5,27 @@
  */
 
 import type * as NodeFs from "node:fs";
-import { networkInterfaces } from "node:os";
+import type * as NodeOs from "node:os";
 import {
   canonicalAddress,
   isLinkLocal,
+  isLoopback,
   prefixLength,
   sharesPrefix,
   withoutZone,
 } from "../core/address.ts";
 
 /**
- * Deno's own file API where there is one. Deno loads node:fs in 28 ms (a
- * fresh process that imports it is ready after 42 ms, after 14 without it;
- * measured), and its first reads cost 0.5 to 0.6 ms, Deno's own 0.1 to 0.2.
- * Node.js and Bun hand node:fs over as this module loads, with no import.
+ * Deno's own APIs where there are some. In Deno, node:fs costs 28 ms to load
+ * (a fresh process that imports it is ready after 42 ms, after 14 without
+ * it; measured), its first reads 0.5 to 0.6 ms against Deno's own 0.1 to
+ * 0.2, and any node: module at all starts Deno's Node.js layer, some 10 ms.
+ * Node.js and Bun hand node:fs and node:os over as this module loads, with
+ * no import.
  */
 const deno = (globalThis as { Deno?: typeof Deno }).Deno;
 const fs = deno ? undefined : builtin<typeof NodeFs>("node:fs");
+const os = deno ? undefined : builtin<typeof NodeOs>("node:os");
 
 /** A module of Node.js (20.16 on) or Bun, from the runtime: `process.getBuiltinModule`. */
 function builtin<T>(name: string): T {
@@ -35,6 +39,40 @@ function readText(path: string): string {
 
 function readNames(path: string): string[] {
   return deno ? Array.from(deno.readDirSync(path), (entry) => entry.name) : fs!.readdirSync(path);
+}
+
+/** An address of an interface, as the runtime lists it. */
+export interface ListedAddress {
+  /** The interface's name. */
+  name: string;
+  /** `"IPv4"` or `"IPv6"` (4 or 6 in some versions of Node.js). */
+  family: string | number;
+  /** The address; a link-local IPv6 one may carry its zone. */
+  address: string;
+  netmask: string;
+  /** The interface's index, for IPv6 addresses where the runtime says it. */
+  scopeid?: number | null;
+  /** Whether it is a loopback address. */
+  internal: boolean;
+}
+
+/**
+ * Every address of every interface, from the runtime: `Deno.networkInterfaces`
+ * in Deno, node:os elsewhere.
+ *
+ * @returns The addresses.
+ * @throws {Error} Where listing interfaces is not permitted (Deno without `--allow-sys`).
+ */
+export function listAddresses(): ListedAddress[] {
+  if (deno) {
+    return deno.networkInterfaces().map((info) => ({
+      ...info,
+      internal: isLoopback(info.address),
+    }));
+  }
+  return Object.entries(os!.networkInterfaces()).flatMap(([name, infos]) =>
+    (infos ?? []).map((info) => ({ ...info, name }))
+  );
 }
 
 /**
@@ -121,26 +159,25 @@ let cached: { at: number; interfaces: NetInterface[] } | undefined;
 function readInterfaces(): NetInterface[] {
   const allFlags = namespaceFlags();
   const found: NetInterface[] = [];
-  for (const [name, addresses] of Object.entries(networkInterfaces())) {
-    for (const info of addresses ?? []) {
-      // Node says "IPv4" or "IPv6"; some versions said 4 or 6.
-      const family = String(info.family).endsWith("6") ? 6 : 4;
-      const canonical = canonicalAddress(withoutZone(info.address));
-      if (!canonical) continue;
-      const flags = allFlags?.get(name);
-      const loopback = flags === undefined ? info.internal : (flags & IFF_LOOPBACK) !== 0;
-      found.push({
-        name,
-        family,
-        address: family === 6 && isLinkLocal(canonical) ? `${canonical}%${name}` : canonical,
-        netmask: info.netmask,
-        index: "scopeid" in info ? info.scopeid ?? 0 : 0,
-        loopback,
-        up: flags === undefined ? true : (flags & IFF_UP) !== 0,
-        multicast: flags === undefined ? !loopback : (flags & IFF_MULTICAST) !== 0,
-        flagsKnown: flags !== undefined,
-      });
-    }
+  for (const info of listAddresses()) {
+    const { name } = info;
+    // Node says "IPv4" or "IPv6"; some versions said 4 or 6.
+    const family = String(info.family).endsWith("6") ? 6 : 4;
+    const canonical = canonicalAddress(withoutZone(info.address));
+    if (!canonical) continue;
+    const flags = allFlags?.get(name);
+    const loopback = flags === undefined ? info.internal : (flags & IFF_LOOPBACK) !== 0;
+    found.push({
+      name,
+      family,
+      address: family === 6 && isLinkLocal(canonical) ? `${canonical}%${name}` : canonical,
+      netmask: info.netmask,
+      index: info.scopeid ?? 0,
+      loopback,
+      up: flags === undefined ? true : (flags & IFF_UP) !== 0,
+      multicast: flags === undefined ? !loopback : (flags & IFF_MULTICAST) !== 0,
+      flagsKnown: flags !== undefined,
+    });
   }
   return found;
 }

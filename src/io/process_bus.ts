@@ -22,7 +22,6 @@ import { SourceCredit } from "../core/credit.ts";
 import type { Arrival } from "../core/protocol.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
 import { MULTICAST_GROUP, MULTICAST_GROUP_V6 } from "../core/wire.ts";
-import { setImmediate } from "node:timers";
 import { listInterfaces, withZone } from "./interfaces.ts";
 import { isLinkLocal } from "../core/address.ts";
 
@@ -261,6 +260,10 @@ class SharedSocket {
   }
 
   #queue(handed: Handed): void {
+    // The global setImmediate, not node:timers': in Deno a node: import starts
+    // the Node.js layer as this module loads (some 10 ms of a fresh process),
+    // the global at its first call, which a process of one chart never makes.
+    // Not setTimeout(fn, 0), which waits a millisecond or more each turn.
     if (this.#handed.length === 0) setImmediate(() => this.#flush());
     this.#handed.push(handed);
   }

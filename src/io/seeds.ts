@@ -13,7 +13,6 @@
  * @module
  */
 
-import { networkInterfaces } from "node:os";
 import { formatHostPort, parseAddress, type SeedTarget } from "../core/address.ts";
 import {
   MIN_RESOLVE_PERIOD,
@@ -23,6 +22,7 @@ import {
   type SeedSet,
 } from "../core/seeds.ts";
 import { DiscoveryError } from "../errors.ts";
+import { listAddresses } from "./interfaces.ts";
 
 /** A seed as the user wrote it, and what it points to. */
 export interface Seed extends SeedTarget {
@@ -406,9 +406,7 @@ export async function resolveSeeds(
 /** Every address of this host, of both families. */
 function ownAddresses(): string[] {
   try {
-    return Object.values(networkInterfaces()).flatMap((infos) =>
-      (infos ?? []).map((info) => info.address)
-    );
+    return listAddresses().map((info) => info.address);
   } catch {
     // Without the right to list them, loopback is still known to be ours.
     return [];
