@@ -18,6 +18,8 @@ import { type Delivery, processCredit } from "./io/process_bus.ts";
 import type { TransportKind } from "./io/transport.ts";
 import { resolveTransport } from "./io/transports.ts";
 import { newIncarnation } from "./clock.ts";
+import { type Cancel, processTimer, socketTimer, type Timer } from "./io/timer.ts";
+import { denoTransport } from "./io/transport_deno.ts";
 import { SeedSet } from "./core/seeds.ts";
 import { type NameServer, type Seed, SeedResolver } from "./io/seeds.ts";
 
@@ -77,7 +79,9 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
   #abandoned = false;
   /** What the core asked to send during the call under way. */
   #outgoing: Transmit[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelTimer: Cancel | undefined;
+  /** The timer for the transport in use. */
+  #timer: Timer = processTimer;
   /** The time the timer is armed for, Infinity when it is not. */
   #armedFor = Infinity;
   /** The core's count of plans when the timer was last looked at. */
@@ -226,8 +230,8 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
       this.#sayingGoodbye = true;
       this.act((core, now) => core.close(now));
       this.#sayingGoodbye = false;
-      clearTimeout(this.#timer);
-      await settledWithin([...this.#sending], GOODBYE_GRACE);
+      this.#cancelTimer?.();
+      await settledWithin([...this.#sending], GOODBYE_GRACE, this.#timer);
       this.#abandoned = true;
       for (const queue of [...this.#subscribers]) queue.end();
       for (const watcher of [...this.#watchers]) watcher();
@@ -325,10 +329,13 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
       this.#config;
     const loopbackOnly = interfaces.loopbackOnly === true;
     try {
+      const resolved = resolveTransport(transport);
+      this.#timer = resolved === denoTransport ? socketTimer : processTimer;
       this.#links = await Links.open({
         discoveryPort,
         reuseAddress: localDiscovery || loopbackOnly,
-        transport: resolveTransport(transport),
+        transport: resolved,
+        timer: this.#timer,
         // A transport of the user's own sees every datagram, to simulate the network.
         handOver: typeof transport !== "object",
         interfaces,
@@ -394,15 +401,15 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     const deadline = this.core.deadline();
     if (deadline >= this.#armedFor) return;
     // Only an earlier deadline re-arms: a later one is found when the timer fires.
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     this.#armedFor = deadline;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#cancelTimer = this.#timer(Math.ceil(deadline - performance.now()), () => {
+      this.#cancelTimer = undefined;
       this.#armedFor = Infinity;
       // Unarmed now: the next look must arm for whatever is due.
       this.#replans = -1;
       this.act((core, now) => core.timeout(now));
-    }, Math.max(0, Math.ceil(deadline - performance.now())));
+    });
   }
 
   /**
@@ -430,14 +437,18 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
 }
 
 /** Waits until the promises settle, or `ms` have passed. */
-async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+async function settledWithin(
+  promises: Promise<unknown>[],
+  ms: number,
+  timer: Timer,
+): Promise<void> {
   if (promises.length === 0) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  let cancel: Cancel | undefined;
+  const timeout = new Promise<void>((resolve) => cancel = timer(ms, resolve));
   try {
     await Promise.race([Promise.allSettled(promises), timeout]);
   } finally {
-    clearTimeout(timer);
+    cancel!();
   }
 }
 

@@ -141,10 +141,11 @@ async function hostAddressesOf(host: LabHost, asked: string[]): Promise<Record<s
   const script = `
     import { Links } from ${module("../src/io/links.ts")};
     import { nodeTransport } from ${module("../src/io/transport_node.ts")};
+    import { processTimer } from ${module("../src/io/timer.ts")};
     const links = await Links.open({
       discoveryPort: ${freshPort()}, reuseAddress: true, transport: nodeTransport, handOver: true,
       interfaces: {}, family: "both", localDiscovery: true,
-      onDatagram() {}, onError(error) { throw error; }, onLinkUp() {},
+      onDatagram() {}, onError(error) { throw error; }, onLinkUp() {}, timer: processTimer,
     });
     console.log(JSON.stringify(${JSON.stringify(asked)}.map((a) => links.isHostAddress(a))));
     await links.close();`;

@@ -24,6 +24,7 @@ import {
   openDiscoverySocket,
 } from "./process_bus.ts";
 import type { DatagramSocket, Transport } from "./transport.ts";
+import type { Cancel, Timer } from "./timer.ts";
 import { MULTICAST_GROUP, MULTICAST_GROUP_V6 } from "../core/wire.ts";
 import { familyOf, isLinkLocal, isLoopback, withoutZone } from "../core/address.ts";
 
@@ -73,6 +74,8 @@ export interface LinksOptions {
   onError(error: Error): void;
   /** Called when an interface comes into use. */
   onLinkUp(link: Link): void;
+  /** The timer of the rescans. */
+  timer: Timer;
 }
 
 const DEFAULT_RESCAN_INTERVAL = 1_000;
@@ -125,7 +128,7 @@ export class Links {
   #links = new Map<string, Link>();
   /** The addresses of the links, without zones: asked of every answer's address. */
   #hostAddresses = new Set<string>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopRescans: Cancel | undefined;
   #scanning: Promise<void> = Promise.resolve();
   #closed = false;
   #listingFailed = false;
@@ -285,7 +288,7 @@ export class Links {
   /** Closes every socket. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#stopRescans?.();
     await this.#scanning;
     await Promise.all([...this.#links.values()].map(closeSockets));
     this.#links.clear();
@@ -327,11 +330,11 @@ export class Links {
 
   #schedule(): void {
     const interval = this.#options.interfaces.rescanInterval ?? DEFAULT_RESCAN_INTERVAL;
-    this.#timer = setTimeout(() => {
+    this.#stopRescans = this.#options.timer(interval, () => {
       this.#scanning = this.#scan().finally(() => {
         if (!this.#closed) this.#schedule();
       });
-    }, interval);
+    });
   }
 
   /** Brings the links in line with the interfaces that are up now. */
