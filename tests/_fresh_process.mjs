@@ -98,13 +98,15 @@ async function chartJoin() {
     .withTransport(options.transport)
     .finish();
   const build = performance.now() - created;
+  // As the README's example has it: maintain, then wait. Nothing is heard
+  // before this synchronous code ends, so the waits miss nothing.
+  maintain(chart);
   const signal = AbortSignal.timeout(options.timeout);
   let first = Infinity;
   const firstPeer = foundEveryone(chart, 2, { signal }).then(() => {
     first = performance.now() - created;
   });
   const everyone = foundEveryone(chart, options.expect + 1, { signal });
-  maintain(chart);
   try {
     await everyone;
     await firstPeer;
