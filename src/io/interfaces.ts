@@ -52,8 +52,8 @@ export interface ListedAddress {
   netmask: string;
   /** The interface's index, for IPv6 addresses where the runtime says it. */
   scopeid?: number | null;
-  /** Whether it is a loopback address. */
-  internal: boolean;
+  /** Whether it is a loopback address, where the runtime says (Node.js and Bun do, Deno not). */
+  internal?: boolean;
 }
 
 /**
@@ -64,12 +64,7 @@ export interface ListedAddress {
  * @throws {Error} Where listing interfaces is not permitted (Deno without `--allow-sys`).
  */
 export function listAddresses(): ListedAddress[] {
-  if (deno) {
-    return deno.networkInterfaces().map((info) => ({
-      ...info,
-      internal: isLoopback(info.address),
-    }));
-  }
+  if (deno) return deno.networkInterfaces();
   return Object.entries(os!.networkInterfaces()).flatMap(([name, infos]) =>
     (infos ?? []).map((info) => ({ ...info, name }))
   );
@@ -166,7 +161,10 @@ function readInterfaces(): NetInterface[] {
     const canonical = canonicalAddress(withoutZone(info.address));
     if (!canonical) continue;
     const flags = allFlags?.get(name);
-    const loopback = flags === undefined ? info.internal : (flags & IFF_LOOPBACK) !== 0;
+    // Deno does not say it; parsed only without the kernel's flags, since every chart's start lists.
+    const loopback = flags === undefined
+      ? info.internal ?? isLoopback(canonical)
+      : (flags & IFF_LOOPBACK) !== 0;
     found.push({
       name,
       family,
