@@ -477,8 +477,10 @@ export class ChartBuilder<HasId extends boolean = false, E extends Entry | undef
   }
 
   /**
-   * Sets a callback for errors discovery recovers from, such as a failed send,
-   * a seed name that does not resolve, or a seed that is silent.
+   * Sets a callback for errors discovery recovers from, such as a failed send
+   * or receive (each also counted in the chart's counters), an interface
+   * whose sockets or group membership cannot be set up (it goes on without
+   * it), a seed name that does not resolve, or a seed that is silent.
    * It is called from discovery's own tasks, where nothing could catch what
    * it throws: what it throws is written to stderr, with the error it was
    * handling, and discovery goes on.

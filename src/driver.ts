@@ -35,7 +35,7 @@ export interface ChartConfig extends Omit<ProtocolConfig, "incarnation" | "rando
   interfaces?: InterfaceOptions;
   /** Which address families; both by default. */
   family?: AddressFamily;
-  /** Called with send and receive errors, seeds that do not resolve and seeds that are silent. */
+  /** Called with send and receive errors, interfaces not set up, seeds unresolved or silent. */
   onError?: (error: Error) => void;
   /** Where to announce by unicast, besides the group. */
   seeds?: readonly Seed[];
@@ -342,10 +342,12 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
         family,
         localDiscovery: localDiscovery || loopbackOnly,
         onDatagram: (arrival) => this.#receive(arrival),
-        onError: (error) => {
+        onReceiveError: (error) => {
           this.core.countError("receiveErrors");
           this.#config.onError?.(error);
         },
+        // An interface or a group it could not set up is reported, not counted as a receive.
+        onError: (error) => this.#config.onError?.(error),
         onLinkUp: (link) => this.act((core, now) => core.linkUp(now, link)),
       });
     } catch (error) {

@@ -86,6 +86,56 @@ function stuckChart(id: number, discoveryPort: number, transport: Transport) {
     .withLimits({ replies: { total: 100_000, perSource: 100_000 } }).finish();
 }
 
+/**
+ * A transport in memory whose discovery socket opens and whose links do not
+ * come up: their sockets cannot be opened, or their group cannot be joined.
+ */
+class FailingSetUp implements Transport {
+  discovery: SocketOptions | undefined;
+
+  constructor(readonly fails: "link sockets" | "group joins") {}
+
+  open(options: SocketOptions): Promise<DatagramSocket> {
+    // The discovery socket binds the discovery port; a link's sockets bind port 0.
+    if (options.port === 0 && this.fails === "link sockets") {
+      return Promise.reject(new Error("bind EACCES"));
+    }
+    if (options.port !== 0) this.discovery = options;
+    return Promise.resolve({
+      port: options.port || 40_000,
+      send: () => Promise.resolve(),
+      joinGroup: () =>
+        this.fails === "group joins"
+          ? Promise.reject(new Error("setsockopt ENODEV"))
+          : Promise.resolve(),
+      leaveGroup: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    });
+  }
+}
+
+for (const fails of ["link sockets", "group joins"] as const) {
+  Deno.test(`a chart whose ${fails} fail reports it, and counts only failed receives as receive errors`, async () => {
+    const transport = new FailingSetUp(fails);
+    const errors: string[] = [];
+    await using chart = await new ChartBuilder().withId(1).withServicePort(9000)
+      .withDiscoveryPort(freshPort()).localDiscovery(true).withTransport(transport)
+      .withErrorHandler((error) => errors.push(error.message)).finish();
+    assert.deepEqual(chart.interfaces(), []);
+    const setUp = fails === "link sockets"
+      ? /^Cannot open a socket on lo /
+      : /^Cannot join .* on lo /;
+    assert.match(errors[0], setUp);
+    // With its only link down, it says so.
+    assert.match(errors.at(-1)!, /^No interface to discover on/);
+    assert.equal(chart.counters.receiveErrors, 0);
+
+    transport.discovery!.onError(new Error("recvmsg ENOBUFS"));
+    assert.equal(chart.counters.receiveErrors, 1);
+    assert.equal(errors.at(-1), "recvmsg ENOBUFS");
+  });
+}
+
 Deno.test("a chart whose answers are held up drops those beyond its bound and closes at once", async () => {
   const transport = new StuckTransport();
   const chart = await stuckChart(1, freshPort(), transport);
@@ -145,7 +195,8 @@ async function hostAddressesOf(host: LabHost, asked: string[]): Promise<Record<s
     const links = await Links.open({
       discoveryPort: ${freshPort()}, reuseAddress: true, transport: nodeTransport, handOver: true,
       interfaces: {}, family: "both", localDiscovery: true,
-      onDatagram() {}, onError(error) { throw error; }, onLinkUp() {}, timer: processTimer,
+      onDatagram() {}, onReceiveError(error) { throw error; }, onError(error) { throw error; },
+      onLinkUp() {}, timer: processTimer,
     });
     console.log(JSON.stringify(${JSON.stringify(asked)}.map((a) => links.isHostAddress(a))));
     await links.close();`;

@@ -70,7 +70,9 @@ export interface LinksOptions {
   localDiscovery: boolean;
   /** Called with every datagram received, on any socket, and with those handed over in the process. */
   onDatagram(delivery: Delivery): void;
-  /** Called with errors the links recover from. */
+  /** Called when a socket's receive fails (the socket goes on receiving). */
+  onReceiveError(error: Error): void;
+  /** Called when an interface, a socket or a group cannot be set up: the links go on without it. */
   onError(error: Error): void;
   /** Called when an interface comes into use. */
   onLinkUp(link: Link): void;
@@ -165,7 +167,7 @@ export class Links {
           reuseAddress: options.reuseAddress,
           handOver: options.handOver,
         },
-        { onDatagram: options.onDatagram, onError: options.onError },
+        { onDatagram: options.onDatagram, onError: options.onReceiveError },
       );
     let discovery: DiscoverySocket;
     let v6 = family !== "ipv4";
@@ -302,14 +304,14 @@ export class Links {
   #routedSocket(family: 4 | 6): Promise<DatagramSocket | undefined> {
     let routed = this.#routed.get(family);
     if (!routed) {
-      const { transport, onDatagram, onError } = this.#options;
+      const { transport, onDatagram, onReceiveError, onError } = this.#options;
       const hostname = family === 4 ? "0.0.0.0" : "::";
       routed = transport.open({
         hostname,
         port: 0,
         reuseAddress: false,
         onDatagram: (data, hostname, port) => onDatagram(fromNetwork(data, hostname, port)),
-        onError,
+        onError: onReceiveError,
       }).then(async (socket) => {
         // Closed while it opened.
         if (!this.#closed) return socket;
@@ -400,7 +402,7 @@ export class Links {
   async #openLink(
     iface: Pick<NetInterface, "name" | "family" | "address" | "netmask">,
   ): Promise<Link | undefined> {
-    const { transport, onDatagram, onError } = this.#options;
+    const { transport, onDatagram, onReceiveError, onError } = this.#options;
     // What comes to a link's own sockets came in on its interface.
     const zone = iface.family === 6 ? `%${iface.name}` : "";
     const open = () =>
@@ -412,7 +414,7 @@ export class Links {
           onDatagram(
             fromNetwork(data, zone && isLinkLocal(hostname) ? hostname + zone : hostname, port),
           ),
-        onError,
+        onError: onReceiveError,
       });
     // The announcements' socket, then the unicasts'.
     const sockets: DatagramSocket[] = [];
