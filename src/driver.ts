@@ -19,7 +19,6 @@ import type { TransportKind } from "./io/transport.ts";
 import { resolveTransport } from "./io/transports.ts";
 import { newIncarnation } from "./clock.ts";
 import { type Cancel, processTimer, socketTimer, type Timer } from "./io/timer.ts";
-import { denoTransport } from "./io/transport_deno.ts";
 import { SeedSet } from "./core/seeds.ts";
 import { type NameServer, type Seed, SeedResolver } from "./io/seeds.ts";
 
@@ -330,7 +329,8 @@ export class Driver<E extends Entry> implements Outbox<E, Link> {
     const loopbackOnly = interfaces.loopbackOnly === true;
     try {
       const resolved = resolveTransport(transport);
-      this.#timer = resolved === denoTransport ? socketTimer : processTimer;
+      // The built-in transports' sockets keep the process alive; a transport of the user's own may not.
+      this.#timer = typeof transport === "object" ? processTimer : socketTimer;
       this.#links = await Links.open({
         discoveryPort,
         reuseAddress: localDiscovery || loopbackOnly,
