@@ -24,29 +24,33 @@
  * (to the first instance found) and `everyone`, in ms; or `error`. Only ever
  * run inside the lab: it refuses to start elsewhere.
  *
+ * In Deno it imports no node: module before a join times, as a service that
+ * uses none would not: the first node: import, and Deno's `setTimeout`,
+ * load Deno's Node.js layer (10 ms and more), which a chart over node:dgram
+ * then pays inside its build, as such a service does. A raw node:dgram
+ * floor imports node:dgram before it times, as a program that imports it
+ * statically has it before it runs.
+ *
  * @module
  */
 
-import process from "node:process";
-import { readlinkSync } from "node:fs";
-import { Buffer } from "node:buffer";
-import dgram from "node:dgram";
+const deno = globalThis.Deno;
 
 const GROUP = "224.0.0.251";
 /** The service type of the mDNS instances, and the group of node-discover's. */
 const SERVICE_TYPE = "ichbench";
 const DISCOVER_GROUP = "239.255.18.1";
 
-const options = JSON.parse(process.argv.at(-1));
+const options = JSON.parse(deno ? deno.args.at(-1) : process.argv.at(-1));
 
-function requireLab() {
-  if (process.env.INSTANCE_CHART_LAB !== "1") {
-    throw new Error("Refusing to open discovery sockets outside the lab");
-  }
+async function requireLab() {
+  const lab = deno ? deno.env.get("INSTANCE_CHART_LAB") : process.env.INSTANCE_CHART_LAB;
+  if (lab !== "1") throw new Error("Refusing to open discovery sockets outside the lab");
+  const readLink = deno ? deno.readLinkSync : (await import("node:fs")).readlinkSync;
   let ours, init;
   try {
-    ours = readlinkSync("/proc/self/ns/net");
-    init = readlinkSync("/proc/1/ns/net");
+    ours = readLink("/proc/self/ns/net");
+    init = readLink("/proc/1/ns/net");
   } catch {
     return;
   }
@@ -54,35 +58,42 @@ function requireLab() {
 }
 
 function print(line) {
-  process.stdout.write(JSON.stringify(line) + "\n");
+  const text = JSON.stringify(line) + "\n";
+  if (deno) deno.stdout.writeSync(new TextEncoder().encode(text));
+  else process.stdout.write(text);
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** In Deno not `setTimeout`, which loads the Node.js layer; in Node.js it, which holds the process. */
+function sleep(ms) {
+  return new Promise((resolve) =>
+    deno ? AbortSignal.timeout(ms).addEventListener("abort", resolve) : setTimeout(resolve, ms)
+  );
+}
 
-/** Counts distinct instances found until `expect`; resolves with the times. */
-function finder(created, expect, timeout) {
+/**
+ * Counts distinct instances found until `expect`, or until `deadline` (an
+ * AbortSignal made before the timing starts) aborts; resolves with the times.
+ */
+function finder(created, expect, deadline) {
   const found = new Set();
   let first = Infinity;
   // Not Promise.withResolvers: Node.js 20 lacks it.
   let resolve;
   const promise = new Promise((done) => resolve = done);
-  const timer = setTimeout(() => resolve(false), timeout);
+  deadline.addEventListener("abort", () => resolve(false));
   return {
     found,
     add(key) {
       if (found.has(key)) return;
       found.add(key);
       if (found.size === 1) first = performance.now() - created;
-      if (found.size >= expect) {
-        clearTimeout(timer);
-        resolve(true);
-      }
+      if (found.size >= expect) resolve(true);
     },
     async done(build) {
       const all = await promise;
       return all
         ? { build, first, everyone: performance.now() - created }
-        : { error: `found ${found.size} of ${expect} after ${timeout} ms` };
+        : { error: `found ${found.size} of ${expect} after ${options.timeout} ms` };
     },
   };
 }
@@ -119,14 +130,16 @@ async function chartJoin() {
 
 /** The floor: one raw socket, one announcement out, `expect` answers in. */
 async function floorJoin() {
-  const announcement = Buffer.from(options.announcement, "base64");
+  const announcement = Uint8Array.from(atob(options.announcement), (c) => c.charCodeAt(0));
   const onAnswer = (data) => {
     if (data.byteLength < 12) return;
     found.add(new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(8, true));
   };
+  const dgram = options.socket === "deno" ? undefined : (await import("node:dgram")).default;
+  const deadline = AbortSignal.timeout(options.timeout);
   let close;
   const created = performance.now();
-  const found = finder(created, options.expect, options.timeout);
+  const found = finder(created, options.expect, deadline);
   if (options.socket === "deno") {
     const conn = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
     conn.send(announcement, { transport: "udp", hostname: GROUP, port: options.discoveryPort });
@@ -170,11 +183,12 @@ function discoverOptions(id) {
 
 async function bonjourJoin() {
   const Bonjour = await bonjour();
+  const deadline = AbortSignal.timeout(options.timeout);
   const created = performance.now();
   const instance = new Bonjour();
   const own = `newcomer-${options.id}`;
   instance.publish({ name: own, type: SERVICE_TYPE, port: 9000 });
-  const found = finder(created, options.expect, options.timeout);
+  const found = finder(created, options.expect, deadline);
   instance.find({ type: SERVICE_TYPE }, (service) => {
     if (service.name !== own) found.add(service.name);
   });
@@ -185,8 +199,9 @@ async function bonjourJoin() {
 
 async function discoverJoin() {
   const Discover = await discover();
+  const deadline = AbortSignal.timeout(options.timeout);
   const created = performance.now();
-  const found = finder(created, options.expect, options.timeout);
+  const found = finder(created, options.expect, deadline);
   const instance = new Discover(discoverOptions(options.id));
   instance.on("added", (node) => found.add(node.id));
   const build = performance.now() - created;
@@ -236,15 +251,17 @@ async function idle() {
     new (await discover())(discoverOptions(options.id));
   }
   await sleep(options.warmup);
-  const before = process.cpuUsage();
+  // Not timed: the idle rows measure CPU, with node:process where Deno has no cpuUsage.
+  const runtime = deno ? (await import("node:process")).default : process;
+  const before = runtime.cpuUsage();
   const at = performance.now();
   print({ window: "start" });
   await sleep(options.window);
-  const { user, system } = process.cpuUsage(before);
+  const { user, system } = runtime.cpuUsage(before);
   print({ cpu: (user + system) / 1000, ms: performance.now() - at });
 }
 
-requireLab();
+await requireLab();
 const roles = {
   "chart-join": chartJoin,
   "floor-join": floorJoin,
@@ -258,4 +275,4 @@ const roles = {
 };
 const advertising = options.role.endsWith("-advertise");
 await roles[options.role]();
-if (!advertising) process.exit(0);
+if (!advertising) deno ? deno.exit(0) : process.exit(0);
