@@ -693,7 +693,10 @@ function freshNotes(plan: FreshPlan): string[] {
     "from inside, from `new ChartBuilder()` (its module already loaded): process start-up and " +
     "module loading are not counted. Build: until `finish()` returned; first found: until " +
     "its chart held one running instance; median and worst: until it held all N. Node.js " +
-    "runs the npm build (`deno task build:node`).",
+    "runs the npm build (`deno task build:node`). In Deno the newcomer imports no node: " +
+    "module before it times, as a service that uses none would not: a chart over node:dgram " +
+    "loads Deno's Node.js layer inside its build; the node:dgram floor imports node:dgram " +
+    "before it times, as a program that imports it statically has it.",
     ...(plan.eager
       ? [
         "The row compiled at load is a diagnostic, not a way to run: the same Deno newcomer " +
