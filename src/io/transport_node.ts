@@ -46,6 +46,8 @@ function loadDgram(): Promise<typeof NodeDgram> {
   return loading ??= import("node:dgram").then((dgram) => dgram.default);
 }
 
+let processLoading: Promise<unknown> | undefined;
+
 /**
  * Loads node:process before a socket closes. Deno's node:dgram emits `close`
  * on the next tick, and Deno runs next ticks only once node:process has been
@@ -56,8 +58,6 @@ function loadDgram(): Promise<typeof NodeDgram> {
 function loadProcess(): Promise<unknown> {
   return processLoading ??= import("node:process");
 }
-
-let processLoading: Promise<unknown> | undefined;
 
 /**
  * Opens sockets with `node:dgram`. A socket bound to `"::"` is two: an IPv4
